@@ -1,0 +1,17 @@
+"""Admin rights: a bearer token (IVR_ADMIN_TOKEN, or the one kept in the data dir)."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+
+def require_admin(request: web.Request, token: str) -> None:
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        raise web.HTTPUnauthorized(
+            text='{"error": "admin token required"}',
+            content_type="application/json",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

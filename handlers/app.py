@@ -1,0 +1,45 @@
+"""The aiohttp application: every edge's routes, and the one place errors become responses."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from handlers.admin.routes import AdminApi
+from handlers.runtime import Hotline
+from handlers.twilio import twiml
+from handlers.twilio.routes import TwilioWebhooks
+from handlers.twilio.signature import SignatureCheck
+
+log = structlog.get_logger(__name__)
+
+
+@web.middleware
+async def edge_errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Nothing leaves as a stack trace or a 500 to Twilio: the caller hears an apology."""
+    structlog.contextvars.clear_contextvars()
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request failed", path=request.path)
+        if request.path.startswith(twiml.BASE + "/"):
+            return web.Response(text=twiml.apology(), content_type="text/xml")
+        return web.json_response({"error": "internal error"}, status=500)
+    finally:
+        structlog.contextvars.clear_contextvars()
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def build_app(hotline: Hotline) -> web.Application:
+    settings = hotline.settings
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[edge_errors])
+    signatures = SignatureCheck(settings.twilio_auth_token, settings.public_url)
+    app.add_routes(TwilioWebhooks(hotline.calls, signatures).routes())
+    app.add_routes(AdminApi(hotline).routes())
+    app.add_routes([web.get("/healthz", health)])
+    return app

@@ -1,0 +1,67 @@
+"""A running Hotline's parts, opened and closed together (the lifespan of one process)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from handlers.settings import Settings
+from ivr.calls.service import CallService
+from ivr.clock import Clock, SystemClock
+from ivr.script.registry import FlowRegistry
+from ivr.store import CallStore, FlowVersionStore, create_pool, migrate, start_embedded
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Hotline:
+    settings: Settings
+    pool: asyncpg.Pool
+    flows: FlowRegistry
+    calls: CallService
+    clock: Clock
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """DATABASE_URL's server, else the embedded one in the data dir; migrated either way."""
+    embedded = None
+    dsn = settings.database_url
+    if dsn is None:
+        embedded = await start_embedded(settings.data_dir)
+        dsn = embedded.dsn
+        log.info("embedded PostgreSQL started", data_dir=str(settings.data_dir))
+    try:
+        pool = await create_pool(dsn)
+        try:
+            applied = await migrate(pool)
+            if applied:
+                log.info("migrations applied", migrations=applied)
+            yield pool
+        finally:
+            await pool.close()
+    finally:
+        if embedded is not None:
+            await embedded.stop()
+
+
+@asynccontextmanager
+async def open_hotline(
+    settings: Settings, clock: Clock | None = None, pool: asyncpg.Pool | None = None
+) -> AsyncIterator[Hotline]:
+    if pool is None:
+        async with database(settings) as own_pool, open_hotline(settings, clock, own_pool) as h:
+            yield h
+        return
+    clock = clock or SystemClock()
+    flows = FlowRegistry(settings.flows_dir, FlowVersionStore(pool))
+    report = await flows.reload()
+    for file, problems in report.refused.items():
+        log.error("flow file refused at start", file=file, problems=[str(p) for p in problems])
+    calls = CallService(CallStore(pool), flows, clock)
+    yield Hotline(settings, pool, flows, calls, clock)

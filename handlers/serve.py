@@ -1,0 +1,65 @@
+"""`ivr serve`: one asyncio process answering webhooks until SIGTERM; SIGHUP reloads flows."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from aiohttp import web
+
+from handlers.app import build_app
+from handlers.runtime import Hotline, open_hotline
+from handlers.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+async def serve(settings: Settings) -> None:
+    async with open_hotline(settings) as hotline:
+        runner = web.AppRunner(build_app(hotline), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+            _announce(hotline)
+            await _until_stopped(hotline)
+        finally:
+            await runner.cleanup()
+
+
+def _announce(hotline: Hotline) -> None:
+    s = hotline.settings
+    base = s.public_url or f"http://{s.host}:{s.port}"
+    log.info(
+        "hotline serving",
+        voice_url=f"{base}/twilio/voice",
+        status_url=f"{base}/twilio/status",
+        flows={f.name: f.version for f in hotline.flows.flows},
+        data_dir=str(s.data_dir),
+    )
+
+
+async def _until_stopped(hotline: Hotline) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reloads: set[asyncio.Task[None]] = set()  # keep references: tasks must not be collected
+
+    def reload() -> None:
+        task = asyncio.create_task(_reload(hotline))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def _reload(hotline: Hotline) -> None:
+    report = await hotline.flows.reload()
+    log.info("flows reloaded (SIGHUP)", **report.as_dict())

@@ -1,0 +1,73 @@
+"""Settings of a running Hotline, from the command line and the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+def default_data_dir() -> Path:
+    if os.environ.get("IVR_DATA_DIR"):
+        return Path(os.environ["IVR_DATA_DIR"])
+    # As root, pgserver runs PostgreSQL as its own user and opens the data dir's parents to it:
+    # under /root that would expose root's home, so root's data lives where services keep theirs.
+    if os.geteuid() == 0:
+        return Path("/var/lib/hotline")
+    return Path(platformdirs.user_data_dir("hotline"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    flows_dir: Path = Path("flows")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str | None = None
+    public_url: str | None = None  # the base URL Twilio uses, when behind a proxy
+    twilio_auth_token: str = ""
+    admin_token: str = ""
+    max_body_bytes: int = 64 * 1024  # Twilio's webhooks are a few hundred bytes
+
+    @classmethod
+    def resolve(
+        cls,
+        data_dir: Path | None = None,
+        flows_dir: Path | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        public_url: str | None = None,
+    ) -> Settings:
+        data_dir = data_dir or default_data_dir()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            data_dir=data_dir,
+            flows_dir=flows_dir or Path(os.environ.get("IVR_FLOWS_DIR", "flows")),
+            host=host or os.environ.get("IVR_HOST", "127.0.0.1"),
+            port=port or int(os.environ.get("IVR_PORT", "8080")),
+            database_url=os.environ.get("DATABASE_URL") or None,
+            public_url=public_url or os.environ.get("IVR_PUBLIC_URL") or None,
+            twilio_auth_token=secret(data_dir, "TWILIO_AUTH_TOKEN", "twilio_auth_token"),
+            admin_token=secret(data_dir, "IVR_ADMIN_TOKEN", "admin_token"),
+        )
+
+
+def secret(data_dir: Path, env: str, filename: str) -> str:
+    """From the environment, else a token kept in the data dir (made on first use)."""
+    if os.environ.get(env):
+        return os.environ[env]
+    path = data_dir / filename
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_hex(16)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    log.info(f"no {env} set: created a local one", path=str(path))
+    return token

@@ -1,0 +1,105 @@
+"""The caller of `ivr call`: a person at a terminal hears the prompts as text and types keys."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from typing import TextIO
+
+from handlers.twilio.peer_parties import DTMF_KEYS, HANGUP, HangupType
+
+HANGUP_WORDS = frozenset({"h", "hangup", "hang up", "q"})
+
+
+class TerminalCaller:
+    """Prints what the caller hears and reads key presses, one line per <Gather>.
+
+    stdin is read by a background thread, so it works alike for a terminal, a pipe
+    (`printf '0\\n' | ivr call`) or a file. Lines typed ahead wait for the next prompt;
+    end of input is the caller hanging up."""
+
+    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self._in = stdin or sys.stdin
+        self._out = stdout or sys.stdout
+        self._lines: asyncio.Queue[str | None] | None = None
+        self._ended = False
+
+    async def hear(self, text: str, language: str | None) -> None:
+        self._print(f"🔊 [{language}] {text}" if language else f"🔊 {text}")
+
+    async def hear_audio(self, url: str) -> None:
+        self._print(f"🎵 {url}")
+
+    async def keys(
+        self,
+        *,
+        timeout: float,  # noqa: ASYNC109 — the Gather's timeout, simulated time
+        num_digits: int | None,
+        finish_on_key: str,
+    ) -> str | HangupType:
+        if self._ended:
+            return HANGUP
+        self._out.write(key_prompt(timeout, num_digits))
+        self._out.flush()
+        try:
+            line = await asyncio.wait_for(self._queue().get(), timeout)
+        except TimeoutError:
+            self._print("(silence)")
+            return ""
+        if line is None:
+            self._ended = True
+            self._print("(hung up)")
+            return HANGUP
+        if not _is_tty(self._in):
+            self._print(line.rstrip("\n"))  # a pipe does not echo: show what was "typed"
+        return read_line(line)
+
+    def _print(self, text: str) -> None:
+        print(text, file=self._out, flush=True)
+
+    def _queue(self) -> asyncio.Queue[str | None]:
+        if self._lines is None:
+            self._lines = asyncio.Queue()
+            _start_reader(self._in, self._lines, asyncio.get_running_loop())
+        return self._lines
+
+
+def key_prompt(timeout: float, num_digits: int | None) -> str:
+    how_many = f"up to {num_digits} keys" if num_digits else "keys"
+    return (
+        f"⌨  press {how_many} then Enter ({timeout:g} s of silence = say nothing, 'h' = hang up): "
+    )
+
+
+def read_line(line: str) -> str | HangupType:
+    """A typed line as key presses: 'h' hangs up; anything but DTMF keys is ignored."""
+    text = line.strip().lower()
+    if text in HANGUP_WORDS:
+        return HANGUP
+    return "".join(key for key in text if key in DTMF_KEYS)
+
+
+def _start_reader(
+    stream: TextIO, lines: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoop
+) -> None:
+    """A daemon thread, not loop.add_reader: add_reader cannot watch a regular file, and a
+    blocking readline must not stall the event loop."""
+
+    def deliver(item: str | None) -> None:
+        try:
+            loop.call_soon_threadsafe(lines.put_nowait, item)
+        except RuntimeError:  # the loop has closed: nobody is listening any more
+            pass
+
+    def pump() -> None:
+        while line := stream.readline():
+            deliver(line)
+        deliver(None)  # end of input
+
+    threading.Thread(target=pump, name="terminal-caller-stdin", daemon=True).start()
+
+
+def _is_tty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

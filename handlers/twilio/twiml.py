@@ -1,0 +1,98 @@
+"""Engine actions → TwiML. The only place that knows Twilio's verbs."""
+
+from __future__ import annotations
+
+import math
+
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from ivr.script import actions as act
+from ivr.script.state import CallState
+
+BASE = "/twilio"
+
+
+def url(kind: str, seq: int) -> str:
+    # `seq` ties a callback to the step that issued it, so retries and strays are recognised.
+    return f"{BASE}/{kind}?seq={seq}"
+
+
+def render(actions: list[act.Action], seq: int, state: CallState) -> str:
+    response = VoiceResponse()
+    says: list[act.Say] = []  # held until we know whether a Gather will wrap them (barge-in)
+    for action in actions:
+        if isinstance(action, act.Say):
+            says.append(action)
+            continue
+        if isinstance(action, act.Collect):
+            gather = response.gather(
+                input="dtmf",
+                num_digits=action.max_digits,
+                timeout=math.ceil(action.timeout),  # Twilio takes whole seconds
+                finish_on_key=action.terminator,
+                action=url("gather", seq),
+                method="POST",
+                action_on_empty_result=False,
+            )
+            _say_all(gather, says)
+            says = []
+            response.redirect(url("silence", seq), method="POST")
+            continue
+        _say_all(response, says)
+        says = []
+        _route(response, action, seq)
+    _say_all(response, says)
+    return str(response)
+
+
+def _route(response: VoiceResponse, action: act.Action, seq: int) -> None:
+    if isinstance(action, act.RouteToQueue):
+        response.enqueue(
+            action.queue, action=url("queue", seq), method="POST", wait_url=url("hold", seq)
+        )
+    elif isinstance(action, act.DialExtension):
+        dial = response.dial(
+            timeout=math.ceil(action.ring_timeout), action=url("dial", seq), method="POST"
+        )
+        _dial_target(dial, action.target)
+    elif isinstance(action, act.Hangup):
+        response.hangup()
+
+
+def _dial_target(dial: Dial, target: str) -> None:
+    if target.startswith("client:"):
+        dial.client(target.removeprefix("client:"))
+    elif target.startswith("sip:"):
+        dial.sip(target)
+    else:
+        dial.number(target)
+
+
+def _say_all(parent: VoiceResponse, says: list[act.Say]) -> None:
+    for say in says:
+        if say.voice:
+            parent.say(say.text, language=say.language, voice=say.voice)
+        else:
+            parent.say(say.text, language=say.language)
+
+
+def hold_music(hold: act.Say | None) -> str:
+    """The Enqueue waitUrl document: the hold prompt, then a pause; Twilio loops it."""
+    response = VoiceResponse()
+    if hold is not None:
+        _say_all(response, [hold])
+    response.pause(length=10)
+    return str(response)
+
+
+def apology(language: str = "zh-CN") -> str:
+    """Said when something on our side failed: never a 500 or silence for the caller."""
+    text = (
+        "对不起，系统繁忙，请您稍后再拨。"
+        if language.startswith("zh")
+        else "Sorry, we are having technical trouble. Please call again later."
+    )
+    response = VoiceResponse()
+    response.say(text, language=language)
+    response.hangup()
+    return str(response)

@@ -1,0 +1,169 @@
+"""The one place a call moves forward, whatever the transport.
+
+A step loads the call's state under a row lock, runs the engine, and stores the new state, the
+step's events and the transport's rendered reply in one transaction — so any instance can take
+the next webhook of any call, and a retried webhook gets the same reply without a second step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from ivr.calls.records import action_records, ended_record, event_record
+from ivr.clock import Clock
+from ivr.errors import UnknownCall
+from ivr.script import actions as act
+from ivr.script import engine
+from ivr.script import events as ev
+from ivr.script.registry import FlowRegistry
+from ivr.script.state import CallState
+from ivr.store.calls import CallRecord, CallStore, EventRecord, NewCall, TurnUpdate
+
+log = structlog.get_logger(__name__)
+
+# Renders the transport's reply for a step: (actions, seq of the new state, state) -> text.
+Render = Callable[[list[act.Action], int, CallState], str | None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a transport gets back from one step of a call."""
+
+    call: CallRecord
+    state: CallState
+    actions: list[act.Action]  # the transport's share: core actions are already done
+    reply: str | None
+    replayed: bool = False  # a retried or out-of-order request: nothing was changed
+
+    @property
+    def seq(self) -> int:
+        return self.call.seq
+
+
+class CallService:
+    def __init__(self, store: CallStore, flows: FlowRegistry, clock: Clock) -> None:
+        self.store = store
+        self.flows = flows
+        self.clock = clock
+
+    async def start(
+        self,
+        transport: str,
+        external_id: str,
+        caller: str,
+        called: str,
+        render: Render,
+        flow_name: str | None = None,
+    ) -> Step:
+        existing = await self.store.get(transport, external_id)
+        if existing is not None:  # Twilio retried the first webhook
+            return self._replay(existing)
+        loaded = (self.flows.by_name(flow_name) if flow_name else None) or self.flows.for_number(
+            called
+        )
+        event = ev.CallStarted(caller, called)
+        state, actions = engine.start(loaded.flow, event, self._directory())
+        now = self.clock.now()
+        entered = event_record(now, event)
+        entered.data.update(flow=loaded.name, version=loaded.version, hash=loaded.hash)
+        update = _update(now, [entered], state, actions, render(actions, 1, state))
+        new = NewCall(
+            transport, external_id, caller, called, loaded.name, loaded.version, loaded.hash, now
+        )
+        record = await self.store.create(new, update)
+        if record is None:  # lost a race with a concurrent retry of the same webhook
+            existing = await self.store.get(transport, external_id)
+            assert existing is not None
+            return self._replay(existing)
+        _log_step(record, None, event, state, actions)
+        return Step(record, state, _transport_actions(actions), update.reply)
+
+    async def advance(
+        self,
+        transport: str,
+        external_id: str,
+        event: ev.Event,
+        render: Render,
+        expected_seq: int | None = None,
+    ) -> Step:
+        """Apply `event`; a request for an older step (a retry) replays that step's reply."""
+        async with self.store.lock(transport, external_id) as locked:
+            if locked is None:
+                raise UnknownCall(f"{transport} call {external_id!r} is not known")
+            record = locked.record
+            stale = expected_seq is not None and expected_seq != record.seq
+            if stale or record.ended_at is not None:
+                return self._replay(record)
+            loaded = await self.flows.by_hash(record.flow_hash)
+            before = CallState.model_validate(record.state)
+            state, actions = engine.advance(loaded.flow, before, event, self._directory())
+            now = self.clock.now()
+            update = _update(
+                now,
+                [event_record(now, event)],
+                state,
+                actions,
+                render(actions, record.seq + 1, state),
+            )
+            saved = await locked.save(update)
+        _log_step(saved, before, event, state, actions)
+        return Step(saved, state, _transport_actions(actions), update.reply)
+
+    async def get(self, transport: str, external_id: str) -> CallRecord | None:
+        return await self.store.get(transport, external_id)
+
+    async def hold_prompt(self, flow_hash: str, state: CallState) -> act.Say | None:
+        loaded = await self.flows.by_hash(flow_hash)
+        return engine.hold_prompt(loaded.flow, state)
+
+    def _replay(self, record: CallRecord) -> Step:
+        state = CallState.model_validate(record.state)
+        return Step(record, state, [], record.reply, replayed=True)
+
+    def _directory(self) -> Mapping[str, str]:
+        return {}  # agents' extensions join here when routing lands
+
+
+def _update(
+    now: datetime,
+    inputs: list[EventRecord],
+    state: CallState,
+    actions: list[act.Action],
+    reply: str | None,
+) -> TurnUpdate:
+    events = inputs + action_records(now, actions)
+    if state.ended:
+        events.append(ended_record(now, state))
+    return TurnUpdate(
+        state=state.model_dump(mode="json"),
+        reply=reply,
+        events=events,
+        disposition=state.disposition if state.ended else None,
+        ended_at=now if state.ended else None,
+    )
+
+
+def _transport_actions(actions: list[act.Action]) -> list[act.Action]:
+    return [a for a in actions if not isinstance(a, act.CORE_ACTIONS)]
+
+
+def _log_step(
+    record: CallRecord,
+    before: CallState | None,
+    event: ev.Event,
+    state: CallState,
+    actions: list[act.Action],
+) -> None:
+    log.info(
+        "call step",
+        call_id=record.external_id,
+        transition=f"{before.step if before else '-'} -[{ev.EVENT_NAMES[type(event)]}]-> "
+        f"{state.step if not state.ended else 'ended'}",
+        actions=[type(a).__name__ for a in actions],
+        disposition=state.disposition if state.ended else None,
+        seq=record.seq,
+    )

@@ -1,0 +1,40 @@
+"""The domain's one exception hierarchy; each edge (HTTP, AGI, CLI) translates it in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HotlineError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding about a flow file, positioned for an editor (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        tag = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{self.file}:{self.line}:{self.col}: {tag}{self.message}"
+
+
+class FlowInvalid(HotlineError):
+    """A flow file failed validation; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class UnknownCall(HotlineError):
+    """A webhook or AGI session named a call this service never started."""
+
+
+class NoFlow(HotlineError):
+    """No flow is loaded that could answer a call."""

@@ -1,0 +1,61 @@
+"""What the engine asks a transport to do. Transport-neutral: TwiML, AGI or text render them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    prompt: str  # the prompt's name in the flow
+    text: str
+    language: str
+    voice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Collect:
+    """Wait for keys; the Says before it may be interrupted by the first key."""
+
+    max_digits: int
+    timeout: float  # seconds of silence before NoInput (also between two keys)
+    terminator: str = "#"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteToQueue:
+    queue: str
+    owner_first: bool = True
+    hold: Say | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DialExtension:
+    extension: str
+    target: str  # +number, sip:uri or client:identity
+    ring_timeout: float  # rings × ring period: the three-ring rule
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCallback:
+    reason: str
+    due_in: float  # seconds from now
+    deadline_in: float
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAnswer:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    disposition: str
+
+
+Action = Say | Collect | RouteToQueue | DialExtension | ScheduleCallback | RecordAnswer | Hangup
+
+# Actions the core carries out itself (records, jobs); transports never see these.
+CORE_ACTIONS = (ScheduleCallback, RecordAnswer)

@@ -1,0 +1,78 @@
+"""What can happen to a call: the engine's inputs, whatever the transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    caller: str
+    called: str
+
+
+@dataclass(frozen=True, slots=True)
+class Digits:
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoInput:
+    """The collect timed out with no key pressed."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHungUp:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAnswered:
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentNoAnswer:
+    status: str = "no-answer"  # or busy, failed
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHungUp:
+    """The agent's leg ended and the caller is still on the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class OneWayAudio:
+    """The agent cannot hear the caller (单通)."""
+
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Malicious:
+    agent: str | None = None
+
+
+Event = (
+    CallStarted
+    | Digits
+    | NoInput
+    | CallerHungUp
+    | AgentAnswered
+    | AgentNoAnswer
+    | AgentHungUp
+    | OneWayAudio
+    | Malicious
+)
+
+EVENT_NAMES: dict[type, str] = {
+    CallStarted: "entered",
+    Digits: "digits",
+    NoInput: "no_input",
+    CallerHungUp: "caller_hung_up",
+    AgentAnswered: "agent_answered",
+    AgentNoAnswer: "agent_no_answer",
+    AgentHungUp: "agent_hung_up",
+    OneWayAudio: "one_way_audio",
+    Malicious: "malicious",
+}

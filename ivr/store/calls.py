@@ -1,0 +1,208 @@
+"""Call records and their events: the state each webhook locks, reads and writes back.
+
+This is on the hot path of every webhook, so each write is one statement (one round trip):
+the call row and its new events go together through data-modifying CTEs, the events as
+arrays unnested server-side. One statement is also one atomic transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    at: datetime
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    id: int
+    transport: str
+    external_id: str
+    caller: str
+    called: str
+    flow_name: str
+    flow_version: str
+    flow_hash: str
+    started_at: datetime
+    ended_at: datetime | None
+    disposition: str | None
+    state: dict[str, Any]
+    seq: int
+    reply: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCall:
+    transport: str
+    external_id: str
+    caller: str
+    called: str
+    flow_name: str
+    flow_version: str
+    flow_hash: str
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TurnUpdate:
+    state: dict[str, Any]
+    reply: str | None
+    events: list[EventRecord]
+    disposition: str | None
+    ended_at: datetime | None
+
+
+_FIELDS = tuple(f.name for f in fields(CallRecord))
+_COLUMNS = ", ".join(_FIELDS)
+
+# Appends the events in $1 (at), $2 (kind), $3 (data) to the row of the CTE `call`, numbered
+# after the events it had: `call` returns n_events already increased by their count.
+_APPEND_EVENTS = """
+appended AS (
+    INSERT INTO call_events (call_id, n, at, kind, data)
+    SELECT call.id, call.n_events - cardinality($2::text[]) + e.n, e.at, e.kind, e.data
+    FROM call, unnest($1::timestamptz[], $2::text[], $3::jsonb[])
+        WITH ORDINALITY AS e (at, kind, data, n)
+)"""
+
+_CREATE = f"""
+WITH call AS (
+    INSERT INTO calls (transport, external_id, caller, called, flow_name, flow_version,
+                       flow_hash, started_at, state, reply, disposition, ended_at,
+                       seq, n_events)
+    VALUES ($4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, cardinality($2::text[]))
+    ON CONFLICT (transport, external_id) DO NOTHING
+    RETURNING *
+), {_APPEND_EVENTS}
+SELECT {_COLUMNS} FROM call"""
+
+_SAVE = f"""
+WITH call AS (
+    UPDATE calls SET seq = seq + 1, state = $5, reply = $6,
+        disposition = coalesce($7, disposition), ended_at = coalesce($8, ended_at),
+        n_events = n_events + cardinality($2::text[])
+    WHERE id = $4
+    RETURNING *
+), {_APPEND_EVENTS}
+SELECT {_COLUMNS} FROM call"""
+
+_APPEND = f"""
+WITH call AS (
+    UPDATE calls SET n_events = n_events + cardinality($2::text[]) WHERE id = $4 RETURNING *
+), {_APPEND_EVENTS}
+SELECT id FROM call"""
+
+_SELECT = f"SELECT {_COLUMNS} FROM calls WHERE transport = $1 AND external_id = $2"
+
+
+def _event_args(events: list[EventRecord]) -> tuple[list[datetime], list[str], list[Any]]:
+    return [e.at for e in events], [e.kind for e in events], [e.data for e in events]
+
+
+def _record(row: asyncpg.Record) -> CallRecord:
+    return CallRecord(**{name: row[name] for name in _FIELDS})
+
+
+class CallStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(self, new: NewCall, first: TurnUpdate) -> CallRecord | None:
+        """Insert the call after its first step (seq 1) with its events; None if it exists."""
+        row = await self._pool.fetchrow(
+            _CREATE,
+            *_event_args(first.events),
+            new.transport,
+            new.external_id,
+            new.caller,
+            new.called,
+            new.flow_name,
+            new.flow_version,
+            new.flow_hash,
+            new.started_at,
+            first.state,
+            first.reply,
+            first.disposition,
+            first.ended_at,
+        )
+        return None if row is None else _record(row)
+
+    def lock(
+        self, transport: str, external_id: str
+    ) -> AbstractAsyncContextManager[LockedCall | None]:
+        """Hold the call's row (SELECT … FOR UPDATE) for a read-modify-write; None if unknown.
+
+        Commits when the block ends normally, rolls back if it raises.
+        """
+        return self._lock(transport, external_id)
+
+    @asynccontextmanager
+    async def _lock(self, transport: str, external_id: str) -> AsyncIterator[LockedCall | None]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(_SELECT + " FOR UPDATE", transport, external_id)
+            if row is None:
+                yield None
+                return
+            locked = LockedCall(conn, _record(row))
+            try:
+                yield locked
+            finally:
+                locked._conn = None  # the connection goes back to the pool
+
+    async def get(self, transport: str, external_id: str) -> CallRecord | None:
+        row = await self._pool.fetchrow(_SELECT, transport, external_id)
+        return None if row is None else _record(row)
+
+    async def events(self, call_id: int) -> list[EventRecord]:
+        rows = await self._pool.fetch(
+            "SELECT at, kind, data FROM call_events WHERE call_id = $1 ORDER BY n", call_id
+        )
+        return [EventRecord(r["at"], r["kind"], r["data"]) for r in rows]
+
+
+class LockedCall:
+    """A call whose row is locked until its `CallStore.lock` block ends; usable only inside."""
+
+    __slots__ = ("_conn", "record")
+
+    def __init__(self, conn: PoolConnectionProxy, record: CallRecord) -> None:
+        self._conn: PoolConnectionProxy | None = conn
+        self.record = record
+
+    async def save(self, update: TurnUpdate) -> CallRecord:
+        """Record one more step: seq + 1, new state and reply, the step's events appended.
+
+        disposition and ended_at are set when given and never cleared.
+        """
+        row = await self._connection().fetchrow(
+            _SAVE,
+            *_event_args(update.events),
+            self.record.id,
+            update.state,
+            update.reply,
+            update.disposition,
+            update.ended_at,
+        )
+        self.record = _record(row)
+        return self.record
+
+    async def append_events(self, events: list[EventRecord]) -> None:
+        """Append events that are not a step (e.g. an agent's offer ringing)."""
+        if events:
+            await self._connection().execute(_APPEND, *_event_args(events), self.record.id)
+
+    def _connection(self) -> PoolConnectionProxy:
+        if self._conn is None:
+            raise RuntimeError("LockedCall used after its lock block ended")
+        return self._conn

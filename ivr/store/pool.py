@@ -1,0 +1,26 @@
+"""The asyncpg pool every repository shares."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+
+def _dumps(value: Any) -> str:
+    # ensure_ascii=False: prompts and notes are Chinese; keep them readable in psql and logs.
+    return json.dumps(value, ensure_ascii=False)
+
+
+async def register_json_codecs(conn: asyncpg.Connection) -> None:
+    """Make json/jsonb take and return Python values instead of JSON text."""
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(typename, encoder=_dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose every connection has the json codecs (`init` runs once per connection)."""
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=register_json_codecs
+    )
