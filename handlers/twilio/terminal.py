@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 from handlers.twilio.peer_parties import DTMF_KEYS, HANGUP, HangupType
@@ -84,7 +86,8 @@ def _start_reader(
     stream: TextIO, lines: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoop
 ) -> None:
     """A daemon thread, not loop.add_reader: add_reader cannot watch a regular file, and a
-    blocking readline must not stall the event loop."""
+    blocking read must not stall the event loop."""
+    next_line = _line_reader(stream)
 
     def deliver(item: str | None) -> None:
         try:
@@ -93,11 +96,35 @@ def _start_reader(
             pass
 
     def pump() -> None:
-        while line := stream.readline():
+        while (line := next_line()) is not None:
             deliver(line)
         deliver(None)  # end of input
 
     threading.Thread(target=pump, name="terminal-caller-stdin", daemon=True).start()
+
+
+def _line_reader(stream: TextIO) -> Callable[[], str | None]:
+    """Lines from the stream's file descriptor with os.read: a thread blocked in
+    stream.readline() holds the stream's lock, and the interpreter aborts at exit when it
+    cannot take that lock to close sys.stdin."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError):  # no descriptor (StringIO): its readline cannot block
+        return lambda: stream.readline() or None
+    pending = bytearray()
+
+    def next_line() -> str | None:
+        while b"\n" not in pending:
+            chunk = os.read(fd, 4096)
+            if not chunk:  # end of input: a last unterminated line still counts
+                line, pending[:] = bytes(pending), b""
+                return line.decode(errors="replace") if line else None
+            pending.extend(chunk)
+        end = pending.index(b"\n") + 1
+        line, pending[:end] = bytes(pending[:end]), b""
+        return line.decode(errors="replace")
+
+    return next_line
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -479,12 +479,12 @@ async def test_terminal_caller_reads_keys_from_a_pipe() -> None:
 
 async def test_terminal_caller_times_out_into_silence() -> None:
     read_fd, write_fd = os.pipe()
-    try:
-        with os.fdopen(read_fd) as stdin:
-            caller = TerminalCaller(stdin=stdin, stdout=io.StringIO())
+    with os.fdopen(read_fd) as stdin:
+        caller = TerminalCaller(stdin=stdin, stdout=io.StringIO())
+        try:
             assert await caller.keys(timeout=0.05, num_digits=None, finish_on_key="#") == ""
-    finally:
-        os.close(write_fd)
+        finally:
+            os.close(write_fd)  # first: end of input lets the reader thread finish
 
 
 def test_terminal_caller_on_a_real_stdin_pipe() -> None:
