@@ -38,3 +38,7 @@ class UnknownCall(HotlineError):
 
 class NoFlow(HotlineError):
     """No flow is loaded that could answer a call."""
+
+
+class PromptAudioFailed(HotlineError):
+    """A prompt's sound file could not be made: the engine or converter failed or is missing."""

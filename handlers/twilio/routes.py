@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -17,7 +18,6 @@ from handlers.twilio.signature import SignatureCheck
 from ivr.calls.service import CallService, Step
 from ivr.errors import UnknownCall
 from ivr.script import events as ev
-from ivr.script.state import CallState
 
 TRANSPORT = "twilio"
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -40,8 +40,8 @@ class TwilioWebhooks:
             web.post(f"{base}/gather", self.gather),
             web.post(f"{base}/silence", self.silence),
             web.post(f"{base}/dial", self.dial),
-            web.post(f"{base}/queue", self.queue),
-            web.post(f"{base}/hold", self.hold),
+            web.post(f"{base}/wait", self.wait),
+            web.post(f"{base}/ring", self.ring),
             web.post(f"{base}/status", self.status),
         ]
 
@@ -78,28 +78,36 @@ class TwilioWebhooks:
             return _twiml(step)
         return _twiml(await self._advance(request, sid, ev.AgentNoAnswer(status[:32])))
 
-    async def queue(self, request: web.Request) -> web.Response:
-        form, sid = await self._signed(request)
-        result = form.get("QueueResult", "error")
-        if result == "bridged":
-            step = await self._advance(request, sid, ev.AgentAnswered())
-            if not step.replayed:
-                step = await self.calls.advance(
-                    TRANSPORT, sid, ev.AgentHungUp(), twiml.render, step.seq
-                )
-            return _twiml(step)
-        if result == "hangup":
-            return _twiml(await self._advance(request, sid, ev.CallerHungUp()))
-        return _twiml(await self._advance(request, sid, ev.AgentNoAnswer(result[:32])))
-
-    async def hold(self, request: web.Request) -> web.Response:
+    async def wait(self, request: web.Request) -> web.Response:
         _, sid = await self._signed(request)
-        record = await self.calls.get(TRANSPORT, sid)
-        if record is None:
-            raise UnknownCall(sid)
-        state = CallState.model_validate(record.state)
-        hold = await self.calls.hold_prompt(record.flow_hash, state)
-        return web.Response(text=twiml.hold_music(hold), content_type=TWIML)
+        return _twiml(await self.calls.wait(TRANSPORT, sid, twiml.render, _seq(request)))
+
+    async def ring(self, request: web.Request) -> web.Response:
+        """The Dial of an agent offer ended: DialCallStatus says how."""
+        form, sid = await self._signed(request)
+        offer = request.query.get("offer", "")
+        if not offer.isdigit() or len(offer) > 18:
+            raise web.HTTPBadRequest(text="offer is missing or malformed")
+        status = form.get("DialCallStatus", "failed")
+        seq = _seq(request)
+        if status == "canceled":  # the caller hung up while it rang: the status callback ends it
+            return web.Response(text=twiml.render([], 0, None), content_type=TWIML)
+        if status != "completed":
+            outcome = {"no-answer": "missed", "busy": "declined"}.get(status, "failed")
+            step = await self.calls.ring_ended(
+                TRANSPORT, sid, int(offer), outcome, twiml.render, seq
+            )
+            return _twiml(step)
+        talk = form.get("DialCallDuration", "0")
+        answered_at = self.calls.clock.now() - timedelta(seconds=int(talk) if talk.isdigit() else 0)
+        step = await self.calls.ring_ended(
+            TRANSPORT, sid, int(offer), "answered", twiml.render, seq, answered_at
+        )
+        if not step.replayed or step.state.waiting == "connected":
+            step = await self.calls.advance(
+                TRANSPORT, sid, ev.AgentHungUp(), twiml.render, step.seq
+            )
+        return _twiml(step)
 
     async def status(self, request: web.Request) -> web.Response:
         form, sid = await self._signed(request)
@@ -122,9 +130,12 @@ class TwilioWebhooks:
         return form, sid
 
     async def _advance(self, request: web.Request, sid: str, event: ev.Event) -> Step:
-        seq = request.query.get("seq", "")
-        expected = int(seq) if seq.isdigit() and len(seq) < 9 else None
-        return await self.calls.advance(TRANSPORT, sid, event, twiml.render, expected)
+        return await self.calls.advance(TRANSPORT, sid, event, twiml.render, _seq(request))
+
+
+def _seq(request: web.Request) -> int | None:
+    seq = request.query.get("seq", "")
+    return int(seq) if seq.isdigit() and len(seq) < 9 else None
 
 
 def _field(form: Mapping[str, str], name: str) -> str:

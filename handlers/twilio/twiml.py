@@ -17,7 +17,7 @@ def url(kind: str, seq: int) -> str:
     return f"{BASE}/{kind}?seq={seq}"
 
 
-def render(actions: list[act.Action], seq: int, state: CallState) -> str:
+def render(actions: list[act.Action], seq: int, state: CallState | None) -> str:
     response = VoiceResponse()
     says: list[act.Say] = []  # held until we know whether a Gather will wrap them (barge-in)
     for action in actions:
@@ -47,9 +47,17 @@ def render(actions: list[act.Action], seq: int, state: CallState) -> str:
 
 def _route(response: VoiceResponse, action: act.Action, seq: int) -> None:
     if isinstance(action, act.RouteToQueue):
-        response.enqueue(
-            action.queue, action=url("queue", seq), method="POST", wait_url=url("hold", seq)
+        response.redirect(url("wait", seq), method="POST")  # routing happens on that request
+    elif isinstance(action, act.Hold):
+        response.pause(length=math.ceil(action.seconds))
+        response.redirect(url("wait", seq), method="POST")
+    elif isinstance(action, act.RingAgent):
+        dial = response.dial(
+            timeout=math.ceil(action.ring_timeout),
+            action=f"{url('ring', seq)}&offer={action.offer_id}",
+            method="POST",
         )
+        _dial_target(dial, action.device)
     elif isinstance(action, act.DialExtension):
         dial = response.dial(
             timeout=math.ceil(action.ring_timeout), action=url("dial", seq), method="POST"
@@ -74,15 +82,6 @@ def _say_all(parent: VoiceResponse, says: list[act.Say]) -> None:
             parent.say(say.text, language=say.language, voice=say.voice)
         else:
             parent.say(say.text, language=say.language)
-
-
-def hold_music(hold: act.Say | None) -> str:
-    """The Enqueue waitUrl document: the hold prompt, then a pause; Twilio loops it."""
-    response = VoiceResponse()
-    if hold is not None:
-        _say_all(response, [hold])
-    response.pause(length=10)
-    return str(response)
 
 
 def apology(language: str = "zh-CN") -> str:

@@ -7,7 +7,7 @@ the next webhook of any call, and a retried webhook gets the same reply without 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,12 +16,14 @@ import structlog
 from ivr.calls.records import action_records, ended_record, event_record
 from ivr.clock import Clock
 from ivr.errors import UnknownCall
+from ivr.routing.router import QueueRules, Ring, Router, Wait
 from ivr.script import actions as act
 from ivr.script import engine
 from ivr.script import events as ev
+from ivr.script.loader import LoadedFlow
 from ivr.script.registry import FlowRegistry
 from ivr.script.state import CallState
-from ivr.store.calls import CallRecord, CallStore, EventRecord, NewCall, TurnUpdate
+from ivr.store.calls import CallRecord, CallStore, EventRecord, LockedCall, NewCall, TurnUpdate
 
 log = structlog.get_logger(__name__)
 
@@ -44,11 +46,27 @@ class Step:
         return self.call.seq
 
 
+@dataclass
+class _Ctx:
+    """One step of one call, inside its row lock."""
+
+    locked: LockedCall
+    loaded: LoadedFlow
+    before: CallState
+    now: datetime
+
+
+_Outcome = tuple[CallState, list[act.Action], list[EventRecord]]
+
+
 class CallService:
-    def __init__(self, store: CallStore, flows: FlowRegistry, clock: Clock) -> None:
+    def __init__(
+        self, store: CallStore, flows: FlowRegistry, clock: Clock, router: Router | None = None
+    ) -> None:
         self.store = store
         self.flows = flows
         self.clock = clock
+        self.router = router or Router()
 
     async def start(
         self,
@@ -91,6 +109,116 @@ class CallService:
         expected_seq: int | None = None,
     ) -> Step:
         """Apply `event`; a request for an older step (a retry) replays that step's reply."""
+
+        async def body(ctx: _Ctx) -> _Outcome:
+            state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, self._directory())
+            return state, actions, [event_record(ctx.now, event)]
+
+        return await self._run(transport, external_id, expected_seq, render, body, event)
+
+    async def wait(
+        self, transport: str, external_id: str, render: Render, expected_seq: int | None = None
+    ) -> Step:
+        """A queued caller asks for an agent: ring one, hold on, or overflow."""
+
+        async def body(ctx: _Ctx) -> _Outcome | None:
+            if ctx.before.waiting != "queue":
+                return None
+            return await self._route(ctx, [])
+
+        return await self._run(transport, external_id, expected_seq, render, body, None)
+
+    async def ring_ended(
+        self,
+        transport: str,
+        external_id: str,
+        offer_id: int,
+        outcome: str,
+        render: Render,
+        expected_seq: int | None = None,
+        answered_at: datetime | None = None,
+    ) -> Step:
+        """An offer's ringing is over: answered (connect), or missed/declined/failed (next)."""
+
+        async def body(ctx: _Ctx) -> _Outcome | None:
+            conn = ctx.locked.conn
+            if outcome == "answered":
+                return await self._answered(ctx, offer_id, answered_at or ctx.now)
+            offer = await self.router.not_answered(conn, offer_id, ctx.now, outcome)
+            if offer is None or ctx.before.waiting != "queue":
+                return None
+            ended = EventRecord(
+                ctx.now,
+                "offer_ended",
+                {"offer_id": offer.id, "agent": offer.agent_id, "outcome": outcome},
+            )
+            return await self._route(ctx, [ended])
+
+        return await self._run(transport, external_id, expected_seq, render, body, None)
+
+    async def _answered(self, ctx: _Ctx, offer_id: int, at: datetime) -> _Outcome | None:
+        answered = await self.router.answered(ctx.locked.conn, ctx.locked.record, offer_id, at)
+        if answered is None or ctx.before.waiting != "queue":
+            return None  # told twice (the console, then the transport): once is enough
+        offer, case = answered
+        event = ev.AgentAnswered(offer.agent_id)
+        state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, self._directory())
+        record = EventRecord(
+            ctx.now,
+            "offer_answered",
+            {
+                "offer_id": offer.id,
+                "agent": offer.agent_id,
+                "case_id": case.id,
+                "ring_seconds": (at - offer.ring_started_at).total_seconds(),
+            },
+        )
+        return state, actions, [record, event_record(ctx.now, event)]
+
+    async def _route(self, ctx: _Ctx, inputs: list[EventRecord]) -> _Outcome:
+        spec = ctx.loaded.flow.steps[ctx.before.step].queue
+        assert spec is not None
+        rules = QueueRules(
+            spec.name,
+            spec.owner_first,
+            spec.owner_wait,
+            spec.max_wait,
+            spec.rings,
+            ctx.loaded.flow.ring_period,
+        )
+        decision = await self.router.route(ctx.locked.conn, ctx.locked.record, rules, ctx.now)
+        if isinstance(decision, Ring):
+            o, a = decision.offer, decision.agent
+            inputs.append(
+                EventRecord(
+                    ctx.now,
+                    "offer",
+                    {
+                        "offer_id": o.id,
+                        "agent": a.id,
+                        "reason": o.reason,
+                        "ring_timeout": o.ring_timeout,
+                    },
+                )
+            )
+            return ctx.before, [act.RingAgent(o.id, a.id, a.device, o.ring_timeout)], inputs
+        if isinstance(decision, Wait):
+            hold = engine.hold_prompt(ctx.loaded.flow, ctx.before)
+            actions: list[act.Action] = [hold] if hold else []
+            return ctx.before, [*actions, act.Hold(decision.seconds)], inputs
+        event = ev.QueueOverflow()
+        state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, self._directory())
+        return state, actions, [*inputs, event_record(ctx.now, event)]
+
+    async def _run(
+        self,
+        transport: str,
+        external_id: str,
+        expected_seq: int | None,
+        render: Render,
+        body: Callable[[_Ctx], Awaitable[_Outcome | None]],
+        event: ev.Event | None,
+    ) -> Step:
         async with self.store.lock(transport, external_id) as locked:
             if locked is None:
                 raise UnknownCall(f"{transport} call {external_id!r} is not known")
@@ -99,19 +227,17 @@ class CallService:
             if stale or record.ended_at is not None:
                 return self._replay(record)
             loaded = await self.flows.by_hash(record.flow_hash)
-            before = CallState.model_validate(record.state)
-            state, actions = engine.advance(loaded.flow, before, event, self._directory())
-            now = self.clock.now()
-            update = _update(
-                now,
-                [event_record(now, event)],
-                state,
-                actions,
-                render(actions, record.seq + 1, state),
-            )
-            saved = await locked.save(update)
-        _log_step(saved, before, event, state, actions)
-        return Step(saved, state, _transport_actions(actions), update.reply)
+            ctx = _Ctx(locked, loaded, CallState.model_validate(record.state), self.clock.now())
+            outcome = await body(ctx)
+            if outcome is None:
+                return self._replay(record)
+            state, actions, inputs = outcome
+            if state.ended or isinstance(event, ev.AgentHungUp):
+                await self.router.call_ended(locked.conn, record, ctx.now)
+            reply = render(actions, record.seq + 1, state)
+            saved = await locked.save(_update(ctx.now, inputs, state, actions, reply))
+        _log_step(saved, ctx.before, event, state, actions)
+        return Step(saved, state, _transport_actions(actions), reply)
 
     async def get(self, transport: str, external_id: str) -> CallRecord | None:
         return await self.store.get(transport, external_id)
@@ -154,16 +280,20 @@ def _transport_actions(actions: list[act.Action]) -> list[act.Action]:
 def _log_step(
     record: CallRecord,
     before: CallState | None,
-    event: ev.Event,
+    event: ev.Event | None,
     state: CallState,
     actions: list[act.Action],
 ) -> None:
     log.info(
         "call step",
         call_id=record.external_id,
-        transition=f"{before.step if before else '-'} -[{ev.EVENT_NAMES[type(event)]}]-> "
+        transition=f"{before.step if before else '-'} -[{_name(event)}]-> "
         f"{state.step if not state.ended else 'ended'}",
         actions=[type(a).__name__ for a in actions],
         disposition=state.disposition if state.ended else None,
         seq=record.seq,
     )
+
+
+def _name(event: ev.Event | None) -> str:
+    return ev.EVENT_NAMES[type(event)] if event is not None else "routing"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -11,6 +11,12 @@ class Say:
     text: str
     language: str
     voice: str | None = None
+    # The prompt's sound file (ivr.prompts.naming.sound_name): relative to the language folder,
+    # without extension. Derived from the fields above, so equality ignores it.
+    sound: str | None = field(default=None, compare=False)
+    # The flow asks for the sound file even where the transport could speak the text itself
+    # (Twilio <Play> rather than <Say>); a transport without text-to-speech always plays it.
+    prefer_sound: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,34 @@ class Hangup:
     disposition: str
 
 
-Action = Say | Collect | RouteToQueue | DialExtension | ScheduleCallback | RecordAnswer | Hangup
+@dataclass(frozen=True, slots=True)
+class RingAgent:
+    """Ring one agent for a queued caller (made by the call service from RouteToQueue)."""
+
+    offer_id: int
+    agent: str
+    device: str
+    ring_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Nobody to ring yet: the caller hears the hold prompt, then the transport asks again."""
+
+    seconds: float
+
+
+Action = (
+    Say
+    | Collect
+    | RouteToQueue
+    | DialExtension
+    | RingAgent
+    | Hold
+    | ScheduleCallback
+    | RecordAnswer
+    | Hangup
+)
 
 # Actions the core carries out itself (records, jobs); transports never see these.
 CORE_ACTIONS = (ScheduleCallback, RecordAnswer)

@@ -60,7 +60,7 @@ def _step_refs(step: Step) -> Iterator[Ref]:
     for field in ("prompt", "hold", "unknown"):
         if isinstance(getattr(spec, field, None), str):
             yield Ref((field,), "prompt", getattr(spec, field))
-    for field in ("next", "after", "no_answer"):
+    for field in ("next", "after", "no_answer", "overflow"):
         if isinstance(getattr(spec, field, None), str):
             yield Ref((field,), "step", getattr(spec, field))
     if step.kind == "menu":

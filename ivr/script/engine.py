@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from ivr.prompts.naming import sound_name
 from ivr.script import actions as act
 from ivr.script import events as ev
 from ivr.script.model import Flow
@@ -80,7 +81,9 @@ def say(flow: Flow, language: str, prompt: str) -> act.Say:
     """A prompt in the caller's language (the flow's own language if it lacks that one)."""
     texts = flow.prompts[prompt]
     text = texts.get(language) or texts.get(flow.language) or next(iter(texts.values()))
-    return act.Say(prompt, text, language, flow.voices.get(language))
+    voice = flow.voices.get(language)
+    sound = sound_name(flow.flow, prompt, text, voice)
+    return act.Say(prompt, text, language, voice, sound, flow.twilio_prompts == "play")
 
 
 def hold_prompt(flow: Flow, state: CallState) -> act.Say | None:

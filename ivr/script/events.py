@@ -42,6 +42,11 @@ class AgentHungUp:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueOverflow:
+    """The caller waited in the queue for the step's max_wait."""
+
+
+@dataclass(frozen=True, slots=True)
 class OneWayAudio:
     """The agent cannot hear the caller (单通)."""
 
@@ -61,6 +66,7 @@ Event = (
     | AgentAnswered
     | AgentNoAnswer
     | AgentHungUp
+    | QueueOverflow
     | OneWayAudio
     | Malicious
 )
@@ -73,6 +79,7 @@ EVENT_NAMES: dict[type, str] = {
     AgentAnswered: "agent_answered",
     AgentNoAnswer: "agent_no_answer",
     AgentHungUp: "agent_hung_up",
+    QueueOverflow: "queue_overflow",
     OneWayAudio: "one_way_audio",
     Malicious: "malicious",
 }

@@ -56,6 +56,8 @@ StepName = Annotated[str, Field(description="The name of a step of this flow.")]
 PromptName = Annotated[str, Field(description="The name of a prompt of this flow.")]
 FLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+# A prompt's name is part of its sound file's name (ivr.prompts.naming): a plain word.
+PROMPT_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN, examples=["zh-CN"])]
 
 CALLBACK_REASONS = ("one_way_audio", "follow_up", "complaint_reply", "proactive", "queue_overflow")
@@ -119,6 +121,12 @@ class Queue(_Strict):
     prompt: PromptName | None = Field(None, description="Said before routing.")
     hold: PromptName | None = Field(None, description="Said to a caller who waits.")
     owner_first: bool = Field(True, description="Offer a repeat caller to their case's owner.")
+    owner_wait: Duration = Field(
+        30.0, description="How long a repeat caller waits for a busy owner before the queue."
+    )
+    rings: int = Field(3, ge=1, le=10, description="Rings per agent offer (three-ring rule).")
+    max_wait: Duration | None = Field(None, description="Then the caller goes to `overflow`.")
+    overflow: StepName | None = Field(None, description="Where a caller who waited too long goes.")
     after: StepName | None = Field(
         None, description="Where the caller goes when the agent hangs up."
     )
@@ -225,8 +233,22 @@ class Flow(_Strict):
         default_factory=list, description="Every language its prompts must be written in."
     )
     voices: dict[str, str] = Field(default_factory=dict, description="TTS voice per language.")
+    transports: list[Literal["twilio", "asterisk"]] = Field(
+        ["twilio"],
+        description="Where this flow is served. Asterisk plays the sound files that "
+        "`ivr prompts build` renders from the prompts; `ivr flows check` warns when one is "
+        "missing or stale.",
+    )
+    twilio_prompts: Literal["say", "play"] = Field(
+        "say",
+        description="How Twilio speaks the prompts: `say` (Twilio's text-to-speech, in `voices`) "
+        "or `play` (the sound files of `ivr prompts build`, served over HTTP: the same voice as "
+        "on Asterisk).",
+    )
     ring_period: Duration = Field(5.0, description="One ring: 5s, or the Chinese 1s on / 4s off.")
-    prompts: dict[str, dict[str, str]] = Field(description="Name → language → text.")
+    prompts: dict[Annotated[str, Field(pattern=PROMPT_NAME_PATTERN)], dict[str, str]] = Field(
+        description="Name (letters, digits, _ and -) → language → text."
+    )
     extensions: dict[str, str | ExtensionTarget] = Field(default_factory=dict)
     start: StepName
     on: On = On()

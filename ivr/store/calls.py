@@ -202,6 +202,11 @@ class LockedCall:
         if events:
             await self._connection().execute(_APPEND, *_event_args(events), self.record.id)
 
+    @property
+    def conn(self) -> PoolConnectionProxy:
+        """The locked transaction's connection: other writes of this step join it."""
+        return self._connection()
+
     def _connection(self) -> PoolConnectionProxy:
         if self._conn is None:
             raise RuntimeError("LockedCall used after its lock block ended")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +20,8 @@ from handlers.twilio.peer import FarEnd, NobodyAnswers, ScriptedCaller, TwilioPe
 from handlers.twilio.peer_transcript import CallTranscript
 from ivr.clock import ManualClock
 from ivr.store import EventRecord
+from ivr.store import routing as routing_db
+from ivr.store.agents import AgentStore
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "test-twilio-auth-token"
@@ -55,6 +58,15 @@ class Running:
             "flow_hash": record.flow_hash,
             "seq": record.seq,
         }, events
+
+    async def add_agents(self, *ids: str) -> None:
+        """Agents a1, a2… become available in that order: a1 has been idle longest."""
+        store = AgentStore(self.hotline.pool)
+        for i, agent_id in enumerate(ids):
+            await store.add(agent_id, agent_id.upper(), f"client:{agent_id}", password="pw")
+            at = self.clock.now() - timedelta(minutes=len(ids) - i)
+            async with self.hotline.pool.acquire() as conn:
+                await routing_db.set_agent_state(conn, agent_id, "available", at, idle=True)
 
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {ADMIN}"}

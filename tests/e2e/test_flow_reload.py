@@ -55,7 +55,10 @@ async def test_a_broken_edit_is_refused_and_the_last_good_version_serves(running
     assert status == 422
     [(file, messages)] = report["refused"].items()
     assert file.endswith("hotline.yaml")
-    assert any(":69:7: unknown key 'promtp' (did you mean 'prompt'?)" in m for m in messages)
+    lines = (running.flows_dir / "hotline.yaml").read_text(encoding="utf-8").splitlines()
+    line = lines.index("      promtp: welcome") + 1
+    expected = f":{line}:7: unknown key 'promtp' (did you mean 'prompt'?)"
+    assert any(m.endswith(expected) for m in messages), messages
     assert report["kept"][file]["hash"] == good.hash
     transcript, _caller = await running.call(["hangup"])
     record, _ = await running.record(transcript.call_sid)
@@ -67,6 +70,7 @@ async def test_a_good_edit_serves_new_calls_and_running_calls_keep_theirs(
 ) -> None:
     old = running.hotline.flows.by_name("hotline")
     assert old is not None
+    await running.add_agents("a1")
     # A call that starts before the edit, and waits in the menu while the admin edits…
     caller = GatedCaller(["0", "1"])
     early = asyncio.create_task(
@@ -82,7 +86,7 @@ async def test_a_good_edit_serves_new_calls_and_running_calls_keep_theirs(
     [loaded] = report["loaded"]
     assert loaded["hash"] != old.hash
 
-    transcript, _new_caller = await running.call(["0", "silence"], far_end=None)
+    transcript, _ = await running.call(["hangup"])
     record, _ = await running.record(transcript.call_sid)
     assert record["flow_hash"] == loaded["hash"]
     # …finishes on the version it started with.

@@ -54,18 +54,26 @@ async def test_silent_caller_hears_reprompt_then_apology(running: Running) -> No
 
 
 async def test_press_0_reaches_the_agent_queue(running: Running) -> None:
-    transcript, caller = await running.call(["0"], far_end=NobodyAnswers(patience=30))
+    """No agent is logged in: the caller holds for max_wait (3 min), then the overflow step
+    promises a callback."""
+    transcript, caller = await running.call(["0"], far_end=NobodyAnswers())
 
-    assert "正在为您转接人工服务，请稍候。" in said(caller)
-    enqueued = transcript.of_kind("enqueue")
-    assert enqueued and enqueued[0].detail["queue"] == "general"
+    heard = said(caller)
+    assert heard[1] == "正在为您转接人工服务，请稍候。"
+    assert heard[2] == "坐席正忙，请您稍候，我们将尽快为您服务。"
+    assert heard[-1] == "对不起，坐席繁忙。我们已记下您的号码，将尽快给您回电。"
     record, events = await running.record(transcript.call_sid)
     queued = [e for e in events if e.kind == "queued"]
     assert queued and queued[0].data["queue"] == "general"
-    assert record["disposition"] == "abandoned"  # nobody took the call, the caller gave up
+    overflow = next(e for e in events if e.kind == "queue_overflow")
+    assert overflow.at - queued[0].at == timedelta(minutes=3)
+    callbacks = [e.data for e in events if e.kind == "callback_scheduled"]
+    assert callbacks[0]["reason"] == "queue_overflow"
+    assert record["disposition"] == "callback_requested"
 
 
 async def test_agent_answers_then_survey_and_closing(running: Running) -> None:
+    await running.add_agents("a1")
     transcript, caller = await running.call(["0", "1"], far_end=AnswersAfter(4, 60))
 
     assert said(caller)[-2:] == [

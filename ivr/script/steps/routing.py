@@ -21,6 +21,13 @@ class QueueStep:
         turn.state.disposition = "queued"
 
     def handle(self, turn: Turn, queue: Queue, event: ev.Event) -> None:
+        if isinstance(event, ev.QueueOverflow) and turn.state.waiting == "queue":
+            turn.state.disposition = None  # back in the script: the overflow step decides
+            if queue.overflow:
+                turn.goto(queue.overflow)
+            else:
+                turn.end("overflow")
+            return
         _connected(turn, event, "answered", queue.after, None)
 
 

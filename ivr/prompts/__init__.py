@@ -1,0 +1,1 @@
+"""Prompt audio: the flows' text rendered to sound files, and where those files live."""

@@ -1,0 +1,184 @@
+"""The router: offers a waiting caller to one agent at a time, and keeps agents' states and
+customers' cases in step with what happened to each offer.
+
+Every method runs on the connection of the call's locked transaction (see CallService), so a
+claimed agent, the offer and the call's new step are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from ivr.routing.model import Agent, Case, Offer
+from ivr.routing.plan import plan, ring_timeout
+from ivr.store import routing as db
+from ivr.store.calls import CallRecord
+
+log = structlog.get_logger(__name__)
+
+HOLD_RETRY = 5.0  # seconds between two routing attempts for a caller nobody can take yet
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRules:
+    queue: str
+    owner_first: bool
+    owner_wait: float
+    max_wait: float | None
+    rings: int
+    ring_period: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ring:
+    offer: Offer
+    agent: Agent
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    seconds: float
+    reason: str  # no_agent | wait_for_owner | fifo
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    waited: float
+
+
+Decision = Ring | Wait | Overflow
+
+
+class Router:
+    async def route(
+        self, conn: db.Conn, call: CallRecord, rules: QueueRules, now: datetime
+    ) -> Decision:
+        wait = await db.wait_of(conn, call.id)
+        if wait is None or wait["left_at"] is not None:
+            case = await db.open_case_of(conn, call.caller) if rules.owner_first else None
+            owner = case.owner if case else None
+            wait = await db.enter_wait(
+                conn, call.id, rules.queue, now, owner, case.id if case else None
+            )
+        waited = (now - wait["entered_at"]).total_seconds()
+        owner_agent = None
+        if wait["owner"] is not None:
+            owner_agent = await db.claim_agent(conn, agent_id=wait["owner"])
+        chosen = plan(
+            waited=waited,
+            owner=wait["owner"],
+            owner_available=owner_agent is not None,
+            owner_wait=rules.owner_wait,
+            max_wait=rules.max_wait,
+        )
+        if chosen == "overflow":
+            await db.leave_wait(conn, call.id, now, "overflow")
+            return Overflow(waited)
+        if chosen == "owner":
+            assert owner_agent is not None
+            return await self._ring(conn, call, owner_agent, "owner", rules, now)
+        if chosen == "wait_for_owner":
+            return Wait(HOLD_RETRY, "wait_for_owner")
+        if await db.someone_waited_longer(
+            conn, rules.queue, call.id, wait["entered_at"], rules.owner_wait, now
+        ):
+            return Wait(HOLD_RETRY, "fifo")
+        agent = await db.claim_agent(conn, queue=rules.queue)
+        if agent is None:
+            return Wait(HOLD_RETRY, "no_agent")
+        return await self._ring(conn, call, agent, "queue", rules, now)
+
+    async def _ring(
+        self,
+        conn: db.Conn,
+        call: CallRecord,
+        agent: Agent,
+        reason: str,
+        rules: QueueRules,
+        now: datetime,
+    ) -> Ring:
+        timeout = ring_timeout(rules.rings, rules.ring_period)
+        offer = await db.open_offer(
+            conn, call.id, agent.id, rules.queue, reason, now, timeout, rules.ring_period
+        )
+        case = await db.open_case_of(conn, call.caller)
+        await db.notify(
+            conn,
+            agent.id,
+            "offer",
+            offer_id=offer.id,
+            call_id=call.id,
+            caller=call.caller,
+            ring_timeout=timeout,
+            ring_started_at=now.isoformat(),
+            case_id=case.id if case else None,
+            case_owner=case.owner if case else None,
+        )
+        log.info("offer ringing", agent=agent.id, offer_id=offer.id, reason=reason)
+        return Ring(offer, agent)
+
+    async def answered(
+        self, conn: db.Conn, call: CallRecord, offer_id: int, at: datetime
+    ) -> tuple[Offer, Case] | None:
+        """The agent picked up: their call now; the caller's case gets its owner (首问负责制)."""
+        offer = await db.close_offer(conn, offer_id, "answered", at, answered_at=at)
+        if offer is None:
+            return None  # already closed (a retried webhook, or the caller left)
+        await db.set_agent_state(conn, offer.agent_id, "on_call", at, call_id=call.id)
+        await db.leave_wait(conn, call.id, at, "answered")
+        case = await db.open_case_of(conn, call.caller)
+        if case is None:
+            case = await db.create_case(conn, call.caller, offer.agent_id, at, call.id)
+        elif case.owner != offer.agent_id:
+            # The owner stays the owner, and is told a colleague took their customer's call.
+            await db.case_event(
+                conn, case.id, at, "colleague_took_call", offer.agent_id, call_id=call.id
+            )
+            await db.notify(
+                conn,
+                case.owner,
+                "colleague_took_call",
+                case_id=case.id,
+                by=offer.agent_id,
+                caller=call.caller,
+            )
+        await db.notify(conn, offer.agent_id, "connected", call_id=call.id, case_id=case.id)
+        return offer, case
+
+    async def not_answered(
+        self, conn: db.Conn, offer_id: int, at: datetime, outcome: str
+    ) -> Offer | None:
+        """Missed (three rings passed), declined or failed: the offer ends, the call moves on."""
+        offer = await db.close_offer(conn, offer_id, outcome, at)
+        if offer is None:
+            return None
+        if outcome == "declined":  # back to work, but to the end of the longest-idle line
+            await db.set_agent_state(conn, offer.agent_id, "available", at, idle=True)
+        else:  # the manual's three rings were missed: not ready until they come back
+            await db.set_agent_state(conn, offer.agent_id, "not_ready", at)
+        await db.notify(conn, offer.agent_id, "offer_ended", offer_id=offer.id, outcome=outcome)
+        return offer
+
+    async def call_ended(self, conn: db.Conn, call: CallRecord, at: datetime) -> None:
+        """The caller is gone: a ringing agent is freed, a connected agent goes to wrap-up."""
+        ringing = await db.ringing_offer(conn, call.id)
+        if ringing is not None:
+            await db.close_offer(conn, ringing.id, "caller_abandoned", at)
+            await db.set_agent_state(conn, ringing.agent_id, "available", at)
+            await db.notify(
+                conn,
+                ringing.agent_id,
+                "offer_ended",
+                offer_id=ringing.id,
+                outcome="caller_abandoned",
+            )
+        await db.leave_wait(conn, call.id, at, "abandoned")
+        await db.end_answered_offer(conn, call.id, at)
+        row = await conn.fetchrow(
+            "SELECT id FROM agents WHERE call_id = $1 AND state = 'on_call' FOR UPDATE", call.id
+        )
+        if row is not None:
+            await db.set_agent_state(conn, row["id"], "wrap_up", at, call_id=call.id)

@@ -1,0 +1,256 @@
+"""Routing's SQL: waits, atomic agent claims, offers, cases. Every function takes the connection
+of the caller's transaction, so a claim, its offer and the call's step commit or vanish together.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from asyncpg.pool import PoolConnectionProxy
+
+from ivr.routing.model import Agent, Case, Offer
+
+Conn = PoolConnectionProxy
+AGENT_CHANNEL = "hotline_agents"  # LISTEN/NOTIFY: pushes to agents' consoles on any instance
+
+_AGENT = (
+    "id, name, extension, department, queues, device, role, state, state_since, idle_since, call_id"
+)
+_OFFER = (
+    "id, call_id, agent_id, queue, reason, ring_started_at, ring_timeout, ring_period, "
+    "answered_at, ended_at, outcome"
+)
+_CASE = (
+    "id, customer, owner, kind, status, escalated_to, rejections, compensation, notes, "
+    "opened_at, answered_at, closed_at"
+)
+
+
+def agent(row: Any) -> Agent:
+    return Agent(**{**dict(row), "queues": list(row["queues"])})
+
+
+def offer(row: Any) -> Offer:
+    return Offer(**dict(row))
+
+
+def case(row: Any) -> Case:
+    return Case(**dict(row))
+
+
+async def notify(conn: Conn, agent_id: str, kind: str, **data: Any) -> None:
+    """Sent by PostgreSQL at commit, and never if the transaction rolls back."""
+    payload = json.dumps({"agent": agent_id, "kind": kind, **data}, default=str)
+    await conn.execute("SELECT pg_notify($1, $2)", AGENT_CHANNEL, payload)
+
+
+# --- waits ----------------------------------------------------------------------------------
+
+
+async def wait_of(conn: Conn, call_id: int) -> Any:
+    return await conn.fetchrow("SELECT * FROM queue_waits WHERE call_id = $1", call_id)
+
+
+async def enter_wait(
+    conn: Conn, call_id: int, queue: str, at: datetime, owner: str | None, case_id: int | None
+) -> Any:
+    return await conn.fetchrow(
+        """INSERT INTO queue_waits (call_id, queue, entered_at, owner, case_id)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue
+           RETURNING *""",
+        call_id,
+        queue,
+        at,
+        owner,
+        case_id,
+    )
+
+
+async def leave_wait(conn: Conn, call_id: int, at: datetime, outcome: str) -> None:
+    await conn.execute(
+        "UPDATE queue_waits SET left_at = $2, outcome = $3 WHERE call_id = $1 AND left_at IS NULL",
+        call_id,
+        at,
+        outcome,
+    )
+
+
+async def someone_waited_longer(
+    conn: Conn, queue: str, call_id: int, entered_at: datetime, owner_wait: float, now: datetime
+) -> bool:
+    """First come, first served: an older caller of the queue, not ringing anyone yet, goes
+    first (a caller still waiting for their case's owner does not count)."""
+    return bool(
+        await conn.fetchval(
+            """SELECT EXISTS (
+                 SELECT 1 FROM queue_waits w JOIN calls c ON c.id = w.call_id
+                 WHERE w.queue = $1 AND w.left_at IS NULL AND c.ended_at IS NULL
+                   AND w.call_id <> $2 AND w.entered_at < $3
+                   AND (w.owner IS NULL OR w.entered_at + make_interval(secs => $4) <= $5)
+                   AND NOT EXISTS (SELECT 1 FROM offers o
+                                   WHERE o.call_id = w.call_id AND o.outcome = 'ringing'))""",
+            queue,
+            call_id,
+            entered_at,
+            owner_wait,
+            now,
+        )
+    )
+
+
+# --- claims and offers ----------------------------------------------------------------------
+
+
+async def claim_agent(
+    conn: Conn, *, queue: str | None = None, agent_id: str | None = None
+) -> Agent | None:
+    """Lock one available agent — the one named, or the queue's longest idle — skipping rows
+    another instance holds, so no agent is ever claimed twice."""
+    row = await conn.fetchrow(
+        f"""SELECT {_AGENT} FROM agents
+            WHERE state = 'available'
+              AND ($1::text IS NULL OR $1 = ANY(queues))
+              AND ($2::text IS NULL OR id = $2)
+            ORDER BY idle_since NULLS FIRST, id
+            LIMIT 1 FOR UPDATE SKIP LOCKED""",
+        queue,
+        agent_id,
+    )
+    return None if row is None else agent(row)
+
+
+async def open_offer(
+    conn: Conn,
+    call_id: int,
+    agent_id: str,
+    queue: str,
+    reason: str,
+    at: datetime,
+    ring_timeout: float,
+    ring_period: float,
+) -> Offer:
+    await set_agent_state(conn, agent_id, "ringing", at, call_id=call_id)
+    row = await conn.fetchrow(
+        f"""INSERT INTO offers (call_id, agent_id, queue, reason, ring_started_at, ring_timeout,
+                                ring_period)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_OFFER}""",
+        call_id,
+        agent_id,
+        queue,
+        reason,
+        at,
+        ring_timeout,
+        ring_period,
+    )
+    return offer(row)
+
+
+async def get_offer(conn: Conn, offer_id: int) -> Offer | None:
+    row = await conn.fetchrow(f"SELECT {_OFFER} FROM offers WHERE id = $1", offer_id)
+    return None if row is None else offer(row)
+
+
+async def ringing_offer(conn: Conn, call_id: int) -> Offer | None:
+    row = await conn.fetchrow(
+        f"SELECT {_OFFER} FROM offers WHERE call_id = $1 AND outcome = 'ringing'", call_id
+    )
+    return None if row is None else offer(row)
+
+
+async def close_offer(
+    conn: Conn, offer_id: int, outcome: str, at: datetime, answered_at: datetime | None = None
+) -> Offer | None:
+    row = await conn.fetchrow(
+        f"""UPDATE offers
+            SET outcome = $2, answered_at = $4,
+                ended_at = CASE WHEN $2::text = 'answered' THEN NULL ELSE $3::timestamptz END
+            WHERE id = $1 AND outcome = 'ringing' RETURNING {_OFFER}""",
+        offer_id,
+        outcome,
+        at,
+        answered_at,
+    )
+    return None if row is None else offer(row)
+
+
+async def end_answered_offer(conn: Conn, call_id: int, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE offers SET ended_at = $2 WHERE call_id = $1 AND outcome = 'answered' "
+        "AND ended_at IS NULL",
+        call_id,
+        at,
+    )
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+
+async def set_agent_state(
+    conn: Conn,
+    agent_id: str,
+    state: str,
+    at: datetime,
+    *,
+    call_id: int | None = None,
+    idle: bool = False,
+) -> Agent | None:
+    """`idle` restarts the agent's idle time (they go to the back of the longest-idle line)."""
+    row = await conn.fetchrow(
+        f"""UPDATE agents SET state = $2, state_since = $3, call_id = $4,
+                   idle_since = CASE WHEN $5 THEN $3 ELSE idle_since END
+            WHERE id = $1 RETURNING {_AGENT}""",
+        agent_id,
+        state,
+        at,
+        call_id,
+        idle,
+    )
+    if row is not None:
+        await notify(conn, agent_id, "state", state=state, call_id=call_id)
+    return None if row is None else agent(row)
+
+
+async def get_agent(conn: Conn, agent_id: str, *, lock: bool = False) -> Agent | None:
+    suffix = " FOR UPDATE" if lock else ""
+    row = await conn.fetchrow(f"SELECT {_AGENT} FROM agents WHERE id = $1{suffix}", agent_id)
+    return None if row is None else agent(row)
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+
+async def open_case_of(conn: Conn, customer: str) -> Case | None:
+    row = await conn.fetchrow(
+        f"SELECT {_CASE} FROM cases WHERE customer = $1 AND status <> 'resolved'", customer
+    )
+    return None if row is None else case(row)
+
+
+async def create_case(conn: Conn, customer: str, owner: str, at: datetime, call_id: int) -> Case:
+    row = await conn.fetchrow(
+        f"""INSERT INTO cases (customer, owner, opened_at, first_call_id)
+            VALUES ($1, $2, $3, $4) RETURNING {_CASE}""",
+        customer,
+        owner,
+        at,
+        call_id,
+    )
+    created = case(row)
+    await case_event(conn, created.id, at, "opened", owner, call_id=call_id)
+    return created
+
+
+async def case_event(
+    conn: Conn, case_id: int, at: datetime, kind: str, actor: str | None, **data: Any
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_events (case_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)",
+        case_id,
+        at,
+        kind,
+        actor,
+        data,
+    )
