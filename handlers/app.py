@@ -5,13 +5,21 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
+from handlers.admin.agents import AgentAdminApi
 from handlers.admin.routes import AdminApi
+from handlers.agents.routes import AgentConsole
+from handlers.prompts import PromptFiles
 from handlers.runtime import Hotline
 from handlers.twilio import twiml
+from handlers.twilio.live import TwilioRest, TwilioTransport
 from handlers.twilio.routes import TwilioWebhooks
 from handlers.twilio.signature import SignatureCheck
+from ivr.errors import Conflict, NotAllowed, NotFound
 
 log = structlog.get_logger(__name__)
+
+# The domain's refusals, as the HTTP API says them (the webhooks answer TwiML whatever happens).
+DOMAIN_STATUS: dict[type[Exception], int] = {NotFound: 404, NotAllowed: 403, Conflict: 409}
 
 
 @web.middleware
@@ -22,6 +30,12 @@ async def edge_errors(request: web.Request, handler: web.Handler) -> web.StreamR
         return await handler(request)
     except web.HTTPException:
         raise
+    except (NotFound, NotAllowed, Conflict) as exc:
+        if request.path.startswith(twiml.BASE + "/"):
+            log.exception("request failed", path=request.path)
+            return web.Response(text=twiml.apology(), content_type="text/xml")
+        status = next(code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind))
+        return web.json_response({"error": str(exc)}, status=status)
     except Exception:
         log.exception("request failed", path=request.path)
         if request.path.startswith(twiml.BASE + "/"):
@@ -40,6 +54,16 @@ def build_app(hotline: Hotline) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[edge_errors])
     signatures = SignatureCheck(settings.twilio_auth_token, settings.public_url)
     app.add_routes(TwilioWebhooks(hotline.calls, signatures).routes())
+    rest = (
+        TwilioRest(settings.twilio_account_sid, settings.twilio_auth_token)
+        if settings.twilio_account_sid
+        else None
+    )
+    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    hotline.calls.register(TwilioTransport(rest, base_url))
     app.add_routes(AdminApi(hotline).routes())
+    app.add_routes(AgentAdminApi(hotline).routes())
+    AgentConsole(hotline).install(app)
+    app.add_routes(PromptFiles(settings.sounds_root).routes())
     app.add_routes([web.get("/healthz", health)])
     return app

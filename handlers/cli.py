@@ -1,4 +1,4 @@
-"""The `ivr` command: serve, flows check|schema, call, db migrate."""
+"""The `ivr` command: serve, flows check|schema, prompts build, call, db migrate."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from handlers import prompts_command
+from handlers.cli_agents import add_commands as agent_commands
 from ivr import logs
 from ivr.errors import FlowInvalid, Problem
+from ivr.prompts.audit import audio_problems
 from ivr.script.loader import flow_files, load_file
 from ivr.script.schema import flow_schema_text
 
@@ -32,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     _data_dir(serve)
     serve.add_argument("--flows", type=Path, help="folder of flow files (default ./flows)")
     serve.add_argument("--public-url", help="base URL Twilio calls, when behind a proxy")
+    serve.add_argument("--agi-host", help="FastAGI address for Asterisk (default 127.0.0.1)")
+    serve.add_argument("--agi-port", type=int, help="FastAGI port (default 4573; 0: off)")
     serve.add_argument("--log-format", choices=("json", "console"), help="default: by terminal")
     serve.set_defaults(run=_serve)
 
@@ -39,9 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     flow_commands = flows.add_subparsers(metavar="ACTION")
     check = flow_commands.add_parser("check", help="validate flow files (file:line:col: message)")
     check.add_argument("paths", nargs="*", type=Path, default=[Path("flows")])
+    check.add_argument("--sounds", type=Path, help="prompt audio (default DATA_DIR/sounds)")
     check.set_defaults(run=_flows_check)
     schema = flow_commands.add_parser("schema", help="print the JSON Schema of flow files")
     schema.set_defaults(run=lambda _: sys.stdout.write(flow_schema_text()) and 0)
+    prompts_command.add_commands(commands)
 
     call = commands.add_parser("call", help="call the local hotline from this terminal")
     call.add_argument("--to", default="+18005550100", help="the number dialed")
@@ -61,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     db_migrate = db_commands.add_parser("migrate", help="apply pending migrations")
     _data_dir(db_migrate)
     db_migrate.set_defaults(run=_db_migrate)
+    agent_commands(commands)
     return parser
 
 
@@ -76,7 +84,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     fmt = args.log_format
     logs.configure(json=None if fmt is None else fmt == "json")
-    settings = Settings.resolve(args.data_dir, args.flows, args.host, args.port, args.public_url)
+    settings = Settings.resolve(
+        args.data_dir,
+        args.flows,
+        args.host,
+        args.port,
+        args.public_url,
+        agi_host=args.agi_host,
+        agi_port=args.agi_port,
+    )
     try:
         asyncio.run(serve(settings))
     except FlowInvalid as exc:
@@ -88,6 +104,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _flows_check(args: argparse.Namespace) -> int:
+    from handlers.settings import default_sounds_dir
+
+    sounds = args.sounds or default_sounds_dir()
     files = flow_files(args.paths)
     if not files:
         print(f"no flow files in {' '.join(map(str, args.paths))}", file=sys.stderr)
@@ -95,7 +114,8 @@ def _flows_check(args: argparse.Namespace) -> int:
     errors = 0
     for path in files:
         try:
-            found: list[Problem] = load_file(path).warnings
+            loaded = load_file(path)
+            found: list[Problem] = loaded.warnings + audio_problems(loaded, sounds)
         except FlowInvalid as exc:
             found = exc.problems
         for problem in found:

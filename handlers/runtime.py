@@ -12,8 +12,10 @@ import structlog
 from handlers.settings import Settings
 from ivr.calls.service import CallService
 from ivr.clock import Clock, SystemClock
+from ivr.routing.desk import AgentDesk
 from ivr.script.registry import FlowRegistry
 from ivr.store import CallStore, FlowVersionStore, create_pool, migrate, start_embedded
+from ivr.store.agents import AgentStore
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +27,8 @@ class Hotline:
     flows: FlowRegistry
     calls: CallService
     clock: Clock
+    agents: AgentStore
+    desk: AgentDesk
 
 
 @asynccontextmanager
@@ -63,5 +67,7 @@ async def open_hotline(
     report = await flows.reload()
     for file, problems in report.refused.items():
         log.error("flow file refused at start", file=file, problems=[str(p) for p in problems])
-    calls = CallService(CallStore(pool), flows, clock)
-    yield Hotline(settings, pool, flows, calls, clock)
+    agents = AgentStore(pool)
+    calls = CallService(CallStore(pool), flows, clock, directory=agents.directory)
+    desk = AgentDesk(pool, clock, calls)
+    yield Hotline(settings, pool, flows, calls, clock, agents, desk)

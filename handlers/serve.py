@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from contextlib import AbstractAsyncContextManager
 
 import structlog
 from aiohttp import web
 
 from handlers.app import build_app
+from handlers.asterisk.ami import AmiSettings
+from handlers.asterisk.edge import AsteriskEdge, asterisk_edge
 from handlers.runtime import Hotline, open_hotline
 from handlers.settings import Settings
 
@@ -16,7 +19,7 @@ log = structlog.get_logger(__name__)
 
 
 async def serve(settings: Settings) -> None:
-    async with open_hotline(settings) as hotline:
+    async with open_hotline(settings) as hotline, _asterisk(hotline):
         runner = web.AppRunner(build_app(hotline), access_log=None)
         await runner.setup()
         try:
@@ -25,6 +28,13 @@ async def serve(settings: Settings) -> None:
             await _until_stopped(hotline)
         finally:
             await runner.cleanup()
+
+
+def _asterisk(hotline: Hotline) -> AbstractAsyncContextManager[AsteriskEdge]:
+    """FastAGI on --agi-port (0: off), AMI when IVR_AMI_USERNAME/IVR_AMI_SECRET are set."""
+    s = hotline.settings
+    ami = AmiSettings(s.ami_host, s.ami_port, s.ami_username, s.ami_secret)
+    return asterisk_edge(hotline.calls, str(s.sounds_root), s.agi_host, s.agi_port, ami)
 
 
 def _announce(hotline: Hotline) -> None:

@@ -23,6 +23,13 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("hotline"))
 
 
+def default_sounds_dir(data_dir: Path | None = None) -> Path:
+    """Where `ivr prompts build` writes the prompts' audio and the server reads it."""
+    if os.environ.get("IVR_SOUNDS_DIR"):
+        return Path(os.environ["IVR_SOUNDS_DIR"])
+    return (data_dir or default_data_dir()) / "sounds"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -32,8 +39,20 @@ class Settings:
     database_url: str | None = None
     public_url: str | None = None  # the base URL Twilio uses, when behind a proxy
     twilio_auth_token: str = ""
+    twilio_account_sid: str | None = None  # for the REST API (moving live calls, callbacks)
     admin_token: str = ""
     max_body_bytes: int = 64 * 1024  # Twilio's webhooks are a few hundred bytes
+    sounds_dir: Path | None = None  # the prompts' audio (ivr prompts build); None: DATA_DIR/sounds
+    agi_host: str = "127.0.0.1"  # FastAGI: Asterisk's AGI(agi://HOST:PORT/FLOW)
+    agi_port: int = 4573  # 0: no FastAGI server
+    ami_host: str = "127.0.0.1"  # Asterisk's manager interface, used when a username and
+    ami_port: int = 5038  # secret are set (redirects for agents' flags, callbacks)
+    ami_username: str | None = None
+    ami_secret: str | None = None
+
+    @property
+    def sounds_root(self) -> Path:
+        return self.sounds_dir or self.data_dir / "sounds"
 
     @classmethod
     def resolve(
@@ -43,6 +62,8 @@ class Settings:
         host: str | None = None,
         port: int | None = None,
         public_url: str | None = None,
+        agi_host: str | None = None,
+        agi_port: int | None = None,
     ) -> Settings:
         data_dir = data_dir or default_data_dir()
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -53,8 +74,16 @@ class Settings:
             port=port or int(os.environ.get("IVR_PORT", "8080")),
             database_url=os.environ.get("DATABASE_URL") or None,
             public_url=public_url or os.environ.get("IVR_PUBLIC_URL") or None,
+            sounds_dir=default_sounds_dir(data_dir),
             twilio_auth_token=secret(data_dir, "TWILIO_AUTH_TOKEN", "twilio_auth_token"),
+            twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID") or None,
             admin_token=secret(data_dir, "IVR_ADMIN_TOKEN", "admin_token"),
+            agi_host=agi_host or os.environ.get("IVR_AGI_HOST", "127.0.0.1"),
+            agi_port=int(os.environ.get("IVR_AGI_PORT", 4573)) if agi_port is None else agi_port,
+            ami_host=os.environ.get("IVR_AMI_HOST", "127.0.0.1"),
+            ami_port=int(os.environ.get("IVR_AMI_PORT", "5038")),
+            ami_username=os.environ.get("IVR_AMI_USERNAME") or None,
+            ami_secret=os.environ.get("IVR_AMI_SECRET") or None,
         )
 
 

@@ -42,3 +42,15 @@ class NoFlow(HotlineError):
 
 class PromptAudioFailed(HotlineError):
     """A prompt's sound file could not be made: the engine or converter failed or is missing."""
+
+
+class NotFound(HotlineError):
+    """The thing asked for does not exist (or is not visible to the one asking)."""
+
+
+class NotAllowed(HotlineError):
+    """The one asking may not do this (another agent's offer, an admin action…)."""
+
+
+class Conflict(HotlineError):
+    """Not possible in the current state (going available while on a call…)."""

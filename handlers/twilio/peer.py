@@ -6,6 +6,8 @@ with a TerminalCaller in real time."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -79,6 +81,7 @@ class TwilioPeer:
         self._clock = clock
         self._far_end = far_end or NobodyAnswers()
         self._account_sid = account_sid
+        self._live: dict[str, asyncio.Queue[str]] = {}  # call sid → REST redirects
 
     async def call(
         self, *, to: str, from_: str, caller: Caller, call_sid: str | None = None
@@ -97,9 +100,22 @@ class TwilioPeer:
                 transcript=transcript,
             )
             started = ctx.timeline.now()
-            transcript.status = await _run_call(ctx, Fetch(self.voice_url, "POST"))
+            redirects: asyncio.Queue[str] = asyncio.Queue()
+            self._live[transcript.call_sid] = redirects
+            try:
+                transcript.status = await _run_call(ctx, Fetch(self.voice_url, "POST"), redirects)
+            finally:
+                del self._live[transcript.call_sid]
             await self._report_status(ctx, started)
         return transcript
+
+    async def redirect(self, call_sid: str, url: str) -> bool:
+        """What Twilio's REST `calls(sid).update(url=…)` does to a live call; False if over."""
+        live = self._live.get(call_sid)
+        if live is None:
+            return False
+        await live.put(url)
+        return True
 
     @asynccontextmanager
     async def _session_scope(self) -> AsyncIterator[aiohttp.ClientSession]:
@@ -131,13 +147,34 @@ class TwilioPeer:
             ctx.step("error", url=reply.url, status=reply.status, reason="status callback")
 
 
-async def _run_call(ctx: CallContext, fetch: Fetch) -> str:
-    """Fetch and run documents until the call ends; returns the final CallStatus."""
+async def _run_call(ctx: CallContext, fetch: Fetch, redirects: asyncio.Queue[str]) -> str:
+    """Fetch and run documents until the call ends; returns the final CallStatus.
+
+    A REST redirect (`TwilioPeer.redirect`) stops whatever the call is doing — a <Dial> in
+    progress included, without requesting its action — and fetches the new URL, as Twilio does.
+    """
     while True:
-        verbs = await ctx.document(fetch)
-        outcome = await run_document(ctx, verbs) if verbs is not None else None
-        if outcome is None:
-            outcome = await ctx.application_error()
+        document = asyncio.ensure_future(_run_one(ctx, fetch))
+        redirect = asyncio.ensure_future(redirects.get())
+        done, _ = await asyncio.wait({document, redirect}, return_when=asyncio.FIRST_COMPLETED)
+        if redirect in done:
+            document.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await document
+            url = redirect.result()
+            ctx.step("redirect", url=url, method="POST", by="rest")
+            fetch = Fetch(url, "POST")
+            continue
+        redirect.cancel()
+        outcome = document.result()
         if isinstance(outcome, End):
             return outcome.status
         fetch = outcome
+
+
+async def _run_one(ctx: CallContext, fetch: Fetch) -> Fetch | End:
+    verbs = await ctx.document(fetch)
+    outcome = await run_document(ctx, verbs) if verbs is not None else None
+    if outcome is None:
+        outcome = await ctx.application_error()
+    return outcome

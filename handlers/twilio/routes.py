@@ -6,6 +6,7 @@ webhook gets the reply it was due without moving the call a second time.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from handlers.twilio import twiml
 from handlers.twilio.signature import SignatureCheck
-from ivr.calls.service import CallService, Step
+from ivr.calls.service import CallService, Render, Step
 from ivr.errors import UnknownCall
 from ivr.script import events as ev
 
@@ -41,6 +42,7 @@ class TwilioWebhooks:
             web.post(f"{base}/silence", self.silence),
             web.post(f"{base}/dial", self.dial),
             web.post(f"{base}/wait", self.wait),
+            web.post(f"{base}/resume", self.resume),
             web.post(f"{base}/ring", self.ring),
             web.post(f"{base}/status", self.status),
         ]
@@ -52,7 +54,7 @@ class TwilioWebhooks:
             sid,
             caller=_field(form, "From"),
             called=_field(form, "To"),
-            render=twiml.render,
+            render=self._render(request),
         )
         return _twiml(step)
 
@@ -73,14 +75,14 @@ class TwilioWebhooks:
             step = await self._advance(request, sid, ev.AgentAnswered())
             if not step.replayed:
                 step = await self.calls.advance(
-                    TRANSPORT, sid, ev.AgentHungUp(), twiml.render, step.seq
+                    TRANSPORT, sid, ev.AgentHungUp(), self._render(request), step.seq
                 )
             return _twiml(step)
         return _twiml(await self._advance(request, sid, ev.AgentNoAnswer(status[:32])))
 
     async def wait(self, request: web.Request) -> web.Response:
         _, sid = await self._signed(request)
-        return _twiml(await self.calls.wait(TRANSPORT, sid, twiml.render, _seq(request)))
+        return _twiml(await self.calls.wait(TRANSPORT, sid, self._render(request), _seq(request)))
 
     async def ring(self, request: web.Request) -> web.Response:
         """The Dial of an agent offer ended: DialCallStatus says how."""
@@ -95,25 +97,33 @@ class TwilioWebhooks:
         if status != "completed":
             outcome = {"no-answer": "missed", "busy": "declined"}.get(status, "failed")
             step = await self.calls.ring_ended(
-                TRANSPORT, sid, int(offer), outcome, twiml.render, seq
+                TRANSPORT, sid, int(offer), outcome, self._render(request), seq
             )
             return _twiml(step)
         talk = form.get("DialCallDuration", "0")
         answered_at = self.calls.clock.now() - timedelta(seconds=int(talk) if talk.isdigit() else 0)
         step = await self.calls.ring_ended(
-            TRANSPORT, sid, int(offer), "answered", twiml.render, seq, answered_at
+            TRANSPORT, sid, int(offer), "answered", self._render(request), seq, answered_at
         )
         if not step.replayed or step.state.waiting == "connected":
             step = await self.calls.advance(
-                TRANSPORT, sid, ev.AgentHungUp(), twiml.render, step.seq
+                TRANSPORT, sid, ev.AgentHungUp(), self._render(request), step.seq
             )
         return _twiml(step)
+
+    async def resume(self, request: web.Request) -> web.Response:
+        """Where a REST redirect sends a live call: the step the core moved it to."""
+        _, sid = await self._signed(request)
+        record = await self.calls.get(TRANSPORT, sid)
+        if record is None:
+            raise UnknownCall(sid)
+        return web.Response(text=record.reply or twiml.render([], 0, None), content_type=TWIML)
 
     async def status(self, request: web.Request) -> web.Response:
         form, sid = await self._signed(request)
         if form.get("CallStatus") in FINAL_STATUSES:
             try:  # the call may have ended already (we hung up): then this changes nothing
-                await self.calls.advance(TRANSPORT, sid, ev.CallerHungUp(), twiml.render)
+                await self.calls.advance(TRANSPORT, sid, ev.CallerHungUp(), self._render(request))
             except UnknownCall:
                 log.warning("status for an unknown call", call_status=form.get("CallStatus"))
         return web.Response(status=204)
@@ -129,8 +139,12 @@ class TwilioWebhooks:
         structlog.contextvars.bind_contextvars(call_id=sid)
         return form, sid
 
+    def _render(self, request: web.Request) -> Render:
+        """TwiML for this request's call: a <Play> of the flow's audio is on the public URL."""
+        return functools.partial(twiml.render, base_url=self.signatures.public_base(request))
+
     async def _advance(self, request: web.Request, sid: str, event: ev.Event) -> Step:
-        return await self.calls.advance(TRANSPORT, sid, event, twiml.render, _seq(request))
+        return await self.calls.advance(TRANSPORT, sid, event, self._render(request), _seq(request))
 
 
 def _seq(request: web.Request) -> int | None:

@@ -19,6 +19,10 @@ class SignatureCheck:
             return self._public_url + request.rel_url.path_qs
         return str(request.url)
 
+    def public_base(self, request: web.Request) -> str:
+        """The scheme://host Twilio reaches us at (for absolute URLs in TwiML)."""
+        return self._public_url or str(request.url.origin())
+
     def valid(self, request: web.Request, form: Mapping[str, str]) -> bool:
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature:

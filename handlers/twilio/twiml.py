@@ -6,6 +6,7 @@ import math
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from handlers.prompts import sound_url
 from ivr.script import actions as act
 from ivr.script.state import CallState
 
@@ -17,7 +18,8 @@ def url(kind: str, seq: int) -> str:
     return f"{BASE}/{kind}?seq={seq}"
 
 
-def render(actions: list[act.Action], seq: int, state: CallState | None) -> str:
+def render(actions: list[act.Action], seq: int, state: CallState | None, base_url: str = "") -> str:
+    """`base_url`: the public scheme://host, for the <Play> of a flow that plays its sounds."""
     response = VoiceResponse()
     says: list[act.Say] = []  # held until we know whether a Gather will wrap them (barge-in)
     for action in actions:
@@ -34,14 +36,14 @@ def render(actions: list[act.Action], seq: int, state: CallState | None) -> str:
                 method="POST",
                 action_on_empty_result=False,
             )
-            _say_all(gather, says)
+            _say_all(gather, says, base_url)
             says = []
             response.redirect(url("silence", seq), method="POST")
             continue
-        _say_all(response, says)
+        _say_all(response, says, base_url)
         says = []
         _route(response, action, seq)
-    _say_all(response, says)
+    _say_all(response, says, base_url)
     return str(response)
 
 
@@ -76,9 +78,12 @@ def _dial_target(dial: Dial, target: str) -> None:
         dial.number(target)
 
 
-def _say_all(parent: VoiceResponse, says: list[act.Say]) -> None:
+def _say_all(parent: VoiceResponse, says: list[act.Say], base_url: str) -> None:
     for say in says:
-        if say.voice:
+        played = sound_url(base_url, say) if say.prefer_sound else None
+        if played:
+            parent.play(played)  # the flow's own audio: the same voice as on Asterisk
+        elif say.voice:
             parent.say(say.text, language=say.language, voice=say.voice)
         else:
             parent.say(say.text, language=say.language)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
@@ -28,7 +29,21 @@ from ivr.store.calls import CallRecord, CallStore, EventRecord, LockedCall, NewC
 log = structlog.get_logger(__name__)
 
 # Renders the transport's reply for a step: (actions, seq of the new state, state) -> text.
-Render = Callable[[list[act.Action], int, CallState], str | None]
+Render = Callable[[list[act.Action], int, CallState | None], str | None]
+
+
+class Transport(Protocol):
+    """What the core needs of a transport to move a call it did not get a request for
+    (an agent's flag from the console): render the step, and make the live call take it."""
+
+    name: str
+
+    def render(
+        self, actions: list[act.Action], seq: int, state: CallState | None
+    ) -> str | None: ...
+
+    async def interrupt(self, call: CallRecord) -> None:
+        """Make the live call leave what it is doing and play the call's current step."""
 
 
 @dataclass(frozen=True)
@@ -61,12 +76,46 @@ _Outcome = tuple[CallState, list[act.Action], list[EventRecord]]
 
 class CallService:
     def __init__(
-        self, store: CallStore, flows: FlowRegistry, clock: Clock, router: Router | None = None
+        self,
+        store: CallStore,
+        flows: FlowRegistry,
+        clock: Clock,
+        router: Router | None = None,
+        directory: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
     ) -> None:
+        self.directory = directory  # agents' extensions, dialable from a menu
         self.store = store
         self.flows = flows
         self.clock = clock
         self.router = router or Router()
+        self.transports: dict[str, Transport] = {}
+
+    def register(self, transport: Transport) -> None:
+        self.transports[transport.name] = transport
+
+    async def advance_call(self, call_id: int, event: ev.Event) -> Step:
+        """Move a call from outside its transport (an agent's console), then let the live call
+        hear the result."""
+        record = await self.store.get_by_id(call_id)
+        if record is None:
+            raise UnknownCall(f"call {call_id} is not known")
+        transport = self.transports.get(record.transport)
+        render = transport.render if transport else _no_reply
+        step = await self.advance(record.transport, record.external_id, event, render)
+        if transport is not None and not step.replayed and step.actions:
+            await transport.interrupt(step.call)
+        return step
+
+    async def offer_answered(self, call_id: int, offer_id: int) -> Step:
+        """The agent accepted the offer in the console: connected now, whatever the device says."""
+        record = await self.store.get_by_id(call_id)
+        if record is None:
+            raise UnknownCall(f"call {call_id} is not known")
+        transport = self.transports.get(record.transport)
+        render = transport.render if transport else _no_reply
+        return await self.ring_ended(
+            record.transport, record.external_id, offer_id, "answered", render
+        )
 
     async def start(
         self,
@@ -83,7 +132,7 @@ class CallService:
         loaded = (self.flows.by_name(flow_name) if flow_name else None) or self.flows.for_number(
             called
         )
-        event = ev.CallStarted(caller, called)
+        event = ev.CallStarted(caller, called, await self.store.is_blocked(caller))
         state, actions = engine.start(loaded.flow, event, self._directory())
         now = self.clock.now()
         entered = event_record(now, event)
@@ -110,8 +159,12 @@ class CallService:
     ) -> Step:
         """Apply `event`; a request for an older step (a retry) replays that step's reply."""
 
+        # Only a dialed number needs the agents' extensions, and it is read before the call's
+        # lock is taken: a second pool connection inside the lock could starve the pool.
+        known = await self.directory() if self.directory and isinstance(event, ev.Digits) else {}
+
         async def body(ctx: _Ctx) -> _Outcome:
-            state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, self._directory())
+            state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, known)
             return state, actions, [event_record(ctx.now, event)]
 
         return await self._run(transport, external_id, expected_seq, render, body, event)
@@ -185,6 +238,7 @@ class CallService:
             spec.max_wait,
             spec.rings,
             ctx.loaded.flow.ring_period,
+            spec.retry,
         )
         decision = await self.router.route(ctx.locked.conn, ctx.locked.record, rules, ctx.now)
         if isinstance(decision, Ring):
@@ -232,6 +286,8 @@ class CallService:
             if outcome is None:
                 return self._replay(record)
             state, actions, inputs = outcome
+            if state == ctx.before and not actions and not inputs[1:] and event is not None:
+                return self._replay(record)  # nothing happened (a repeated or stray event)
             if state.ended or isinstance(event, ev.AgentHungUp):
                 await self.router.call_ended(locked.conn, record, ctx.now)
             reply = render(actions, record.seq + 1, state)
@@ -252,6 +308,10 @@ class CallService:
 
     def _directory(self) -> Mapping[str, str]:
         return {}  # agents' extensions join here when routing lands
+
+
+def _no_reply(actions: list[act.Action], seq: int, state: CallState | None) -> None:
+    return None
 
 
 def _update(

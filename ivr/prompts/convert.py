@@ -1,5 +1,6 @@
 """Any PCM WAV → the formats Asterisk plays: 8 kHz 16-bit mono WAV, and 16 kHz signed linear
-(`.sln16`, for wideband calls such as G.722). sox when it is installed, else pure Python."""
+(`.sln16`, for wideband calls such as G.722), peaks at -3 dBFS so every prompt is as loud and
+none clips in the codecs. sox when it is installed, else pure Python."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from ivr.errors import PromptAudioFailed
-from ivr.prompts.resample import mono_samples, resample, to_pcm16
+from ivr.prompts.resample import mono_samples, normalized, resample, to_pcm16
 from ivr.prompts.tts import run
 
 
@@ -24,6 +25,7 @@ class Format:
 WAV8K = Format(".wav", 8000, "wav")
 SLN16 = Format(".sln16", 16000, "raw")
 FORMATS = (SLN16, WAV8K)  # the .wav last: once it exists, the prompt is complete
+PEAK_DB = -3.0
 
 
 class Converter(Protocol):
@@ -31,7 +33,7 @@ class Converter(Protocol):
 
 
 class Sox:
-    """sox (Debian package `sox`): a proper band-limited resampler, and dither when it drops bits."""
+    """sox (Debian package `sox`): a band-limited resampler, and dither when it drops bits."""
 
     def __init__(self, command: str = "sox") -> None:
         self.command = command
@@ -41,7 +43,7 @@ class Sox:
         if binary is None:
             raise PromptAudioFailed(f"{self.command} is not installed (apt-get install sox)")
         out = ["-t", fmt.container, "-b", "16", "-e", "signed-integer", "-L", str(target)]
-        effects = ["channels", "1", "rate", "-h", str(fmt.rate)]
+        effects = ["channels", "1", "gain", "-n", str(PEAK_DB), "rate", "-h", str(fmt.rate)]
         run([binary, "-V1", str(source), *out, *effects])
 
 
@@ -55,7 +57,8 @@ class PythonConverter:
                 frames = w.readframes(w.getnframes())
         except (OSError, EOFError, wave.Error) as exc:
             raise PromptAudioFailed(f"{source.name}: not a PCM WAV file ({exc})") from None
-        pcm = to_pcm16(resample(mono_samples(frames, width, channels), rate, fmt.rate))
+        samples = resample(mono_samples(frames, width, channels), rate, fmt.rate)
+        pcm = to_pcm16(normalized(samples, 10 ** (PEAK_DB / 20)))
         if fmt.container == "raw":
             target.write_bytes(pcm)
             return

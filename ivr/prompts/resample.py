@@ -4,6 +4,7 @@ a windowed sinc (band-limited, so 22 kHz speech does not alias into an 8 kHz fil
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from array import array
 from functools import lru_cache
@@ -52,8 +53,14 @@ def resample(samples: list[float], rate: int, to_rate: int) -> list[float]:
         i, phase = divmod(n * down, up)
         kernel = _kernel(up, down, phase)
         window = padded[i + 1 : i + 1 + 2 * half]
-        out.append(math.fsum(map(float.__mul__, kernel, window)))
+        out.append(sum(map(operator.mul, kernel, window)))
     return out
+
+
+def normalized(samples: list[float], peak: float) -> list[float]:
+    """Scaled so the loudest sample is at `peak` (silence stays silence)."""
+    loudest = max(map(abs, samples), default=0.0)
+    return [s * peak / loudest for s in samples] if loudest > 0 else list(samples)
 
 
 def to_pcm16(samples: list[float]) -> bytes:

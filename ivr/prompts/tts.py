@@ -50,10 +50,12 @@ class EspeakNg:
         self,
         voices: Mapping[str, str] | None = None,
         speed: int = 160,
+        amplitude: int = 70,
         command: str = "espeak-ng",
     ) -> None:
         self.voices = {k.lower(): v for k, v in {**ESPEAK_VOICES, **(voices or {})}.items()}
         self.speed = speed  # words per minute; espeak-ng's own default is 175
+        self.amplitude = amplitude  # its default, 100, clips Mandarin
         self.command = command
 
     def voice(self, language: str) -> str:
@@ -62,7 +64,8 @@ class EspeakNg:
         return self.voices.get(tag) or self.voices.get(tag.split("-")[0]) or tag
 
     def source(self, sound: PromptSound) -> str:
-        return f"espeak-ng voice={self.voice(sound.language)} speed={self.speed}"
+        voice = self.voice(sound.language)
+        return f"espeak-ng voice={voice} speed={self.speed} amplitude={self.amplitude}"
 
     def render(self, sound: PromptSound, wav: Path) -> None:
         binary = shutil.which(self.command)
@@ -71,6 +74,7 @@ class EspeakNg:
                 f"{self.command} is not installed (Debian: apt-get install espeak-ng)"
             )
         argv = [binary, "-v", self.voice(sound.language), "-s", str(self.speed)]
+        argv += ["-a", str(self.amplitude)]
         run([*argv, "-w", str(wav), "--stdin"], sound.text.encode("utf-8"))
 
 

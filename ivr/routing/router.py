@@ -30,6 +30,7 @@ class QueueRules:
     max_wait: float | None
     rings: int
     ring_period: float
+    retry: float = HOLD_RETRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +82,14 @@ class Router:
             assert owner_agent is not None
             return await self._ring(conn, call, owner_agent, "owner", rules, now)
         if chosen == "wait_for_owner":
-            return Wait(HOLD_RETRY, "wait_for_owner")
+            return Wait(rules.retry, "wait_for_owner")
         if await db.someone_waited_longer(
             conn, rules.queue, call.id, wait["entered_at"], rules.owner_wait, now
         ):
-            return Wait(HOLD_RETRY, "fifo")
+            return Wait(rules.retry, "fifo")
         agent = await db.claim_agent(conn, queue=rules.queue)
         if agent is None:
-            return Wait(HOLD_RETRY, "no_agent")
+            return Wait(rules.retry, "no_agent")
         return await self._ring(conn, call, agent, "queue", rules, now)
 
     async def _ring(

@@ -98,7 +98,10 @@ def start(
     flow: Flow, event: ev.CallStarted, directory: Mapping[str, str] | None = None
 ) -> tuple[CallState, list[act.Action]]:
     turn = Turn(flow, CallState(step=flow.start, language=flow.language), directory or {})
-    turn.goto(flow.start)
+    if event.blocked:
+        _jump(turn, ev.Malicious())
+    else:
+        turn.goto(flow.start)
     return turn.state, turn.actions
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class CallStarted:
     caller: str
     called: str
+    blocked: bool = False  # on the block list: answered with the malicious-call prompt alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +30,20 @@ class CallerHungUp:
 @dataclass(frozen=True, slots=True)
 class AgentAnswered:
     agent: str | None = None
+    ring_seconds: float | None = None  # how long it rang, when the transport says
 
 
 @dataclass(frozen=True, slots=True)
 class AgentNoAnswer:
     status: str = "no-answer"  # or busy, failed
+    ring_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AgentHungUp:
     """The agent's leg ended and the caller is still on the line."""
+
+    talk_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

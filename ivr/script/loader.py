@@ -133,7 +133,7 @@ def _data_path(data: Any, loc: tuple[Any, ...], kind: str) -> tuple[tuple[Any, .
 _PATTERNS = {
     model.FLOW_NAME_PATTERN: "should be lowercase letters, digits, '-' or '_' (like hotline)",
     model.LANGUAGE_PATTERN: "should be a language tag like zh-CN or en-US",
-    model.PROMPT_NAME_PATTERN: "names a sound file: use letters, digits, '-' or '_'",
+    model.PROMPT_NAME_PATTERN: "a prompt's name (and file name): letters, digits, '-' or '_'",
 }
 
 

@@ -126,6 +126,7 @@ class Queue(_Strict):
     )
     rings: int = Field(3, ge=1, le=10, description="Rings per agent offer (three-ring rule).")
     max_wait: Duration | None = Field(None, description="Then the caller goes to `overflow`.")
+    retry: Duration = Field(5.0, description="How often a holding caller is offered again.")
     overflow: StepName | None = Field(None, description="Where a caller who waited too long goes.")
     after: StepName | None = Field(
         None, description="Where the caller goes when the agent hangs up."
@@ -206,9 +207,20 @@ class Step(_Strict):
         return getattr(self, self.kind)
 
 
+# An Asterisk dial string: Technology/resource, with nothing that would split Dial's arguments.
+ASTERISK_DEVICE_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*/[^\s,|&\"'\\]+$"
+
+
 class ExtensionTarget(_Strict):
     dial: str = Field(description="A phone number (+…), sip:… URI or client:identity.")
     name: str | None = None
+    asterisk: str | None = Field(
+        None,
+        pattern=ASTERISK_DEVICE_PATTERN,
+        description="What Asterisk dials for it (PJSIP/2001, Local/2001@from-internal, "
+        "PJSIP/+8610…@trunk); default PJSIP/<extension>.",
+        examples=["PJSIP/2001"],
+    )
 
 
 class On(_Strict):

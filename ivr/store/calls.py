@@ -164,6 +164,21 @@ class CallStore:
         row = await self._pool.fetchrow(_SELECT, transport, external_id)
         return None if row is None else _record(row)
 
+    async def is_blocked(self, number: str) -> bool:
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM blocked_numbers "
+                "WHERE number = $1 AND blocked_at IS NOT NULL)",
+                number,
+            )
+        )
+
+    async def get_by_id(self, call_id: int) -> CallRecord | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM calls WHERE id = $1", call_id
+        )
+        return None if row is None else _record(row)
+
     async def events(self, call_id: int) -> list[EventRecord]:
         rows = await self._pool.fetch(
             "SELECT at, kind, data FROM call_events WHERE call_id = $1 ORDER BY n", call_id

@@ -37,7 +37,7 @@ def offer(row: Any) -> Offer:
 
 
 def case(row: Any) -> Case:
-    return Case(**dict(row))
+    return Case(**{name: row[name] for name in Case.__dataclass_fields__})
 
 
 async def notify(conn: Conn, agent_id: str, kind: str, **data: Any) -> None:

@@ -1,0 +1,1 @@
+"""The agent console: its page, its JSON API and live pushes over WebSocket."""

@@ -1,0 +1,119 @@
+"""`ivr agents …`: admins manage agents from the shell (the same store as the admin API)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+
+from handlers.runtime import database
+from handlers.settings import Settings
+from ivr import logs
+from ivr.routing.model import ROLES
+from ivr.store.agents import AgentStore
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    agents = commands.add_parser("agents", help="add, list and remove agents")
+    sub = agents.add_subparsers(metavar="ACTION")
+
+    add = sub.add_parser("add", help="add an agent")
+    add.add_argument("id", help="the agent's login, e.g. a1001")
+    add.add_argument("--name", required=True)
+    add.add_argument("--device", required=True, help="client:ID, sip:URI, +number or PJSIP/…")
+    add.add_argument("--extension", help="the extension callers can dial")
+    add.add_argument("--department", default="service")
+    add.add_argument("--queues", default="general", help="comma-separated queue names")
+    add.add_argument("--role", choices=ROLES, default="agent")
+    add.add_argument("--password", help="default: asked for (or $IVR_AGENT_PASSWORD)")
+    add.set_defaults(run=_run(_add))
+
+    listing = sub.add_parser("list", help="list agents and their states")
+    listing.set_defaults(run=_run(_list))
+
+    remove = sub.add_parser("remove", help="remove an agent")
+    remove.add_argument("id")
+    remove.set_defaults(run=_run(_remove))
+
+    passwd = sub.add_parser("passwd", help="set an agent's password")
+    passwd.add_argument("id")
+    passwd.add_argument("--password")
+    passwd.set_defaults(run=_run(_passwd))
+
+    for parser in (add, listing, remove, passwd):
+        parser.add_argument("--data-dir", type=Path, help="as for `ivr serve` (env IVR_DATA_DIR)")
+
+
+Action = Callable[[AgentStore, argparse.Namespace], Awaitable[int]]
+
+
+def _run(action: Action) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        logs.configure(json=False, level="WARNING")
+
+        async def go() -> int:
+            async with database(Settings.resolve(args.data_dir)) as pool:
+                return await action(AgentStore(pool), args)
+
+        return asyncio.run(go())
+
+    return run
+
+
+def _password(args: argparse.Namespace) -> str:
+    given = args.password or os.environ.get("IVR_AGENT_PASSWORD")
+    return given or getpass.getpass(f"password for {args.id}: ")
+
+
+async def _add(store: AgentStore, args: argparse.Namespace) -> int:
+    try:
+        agent = await store.add(
+            args.id,
+            args.name,
+            args.device,
+            extension=args.extension,
+            department=args.department,
+            queues=[q.strip() for q in args.queues.split(",") if q.strip()],
+            role=args.role,
+            password=_password(args),
+        )
+    except asyncpg.UniqueViolationError:
+        taken = f"agent {args.id}" + (f" or extension {args.extension}" if args.extension else "")
+        print(f"{taken} exists already", file=sys.stderr)
+        return 1
+    print(f"added {agent.id} ({agent.name}), {agent.device}, queues {','.join(agent.queues)}")
+    return 0
+
+
+_WIDTHS = (12, 16, 6, 12, 10, 10)
+
+
+async def _list(store: AgentStore, args: argparse.Namespace) -> int:
+    header = ("id", "name", "ext", "department", "role", "state")
+    print(" ".join(f"{h:<{w}}" for h, w in zip(header, _WIDTHS, strict=True)), "queues")
+    for a in await store.list():
+        cells = (a.id, a.name, a.extension or "", a.department, a.role, a.state)
+        print(
+            " ".join(f"{c:<{w}}" for c, w in zip(cells, _WIDTHS, strict=True)), ",".join(a.queues)
+        )
+    return 0
+
+
+async def _remove(store: AgentStore, args: argparse.Namespace) -> int:
+    if not await store.remove(args.id):
+        print(f"no agent {args.id}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _passwd(store: AgentStore, args: argparse.Namespace) -> int:
+    if await store.update(args.id, password=_password(args)) is None:
+        print(f"no agent {args.id}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,140 @@
+"""The console in a real headless Chromium (Debian's, driven by Playwright): log in, go
+available, a call rings with the caller's number, their cases and a live three-ring countdown,
+accept, connected, the far end hangs up, wrap up — and the agent is available again; the
+case's owner, logged in on another console, is told a colleague took their customer's call.
+
+Screenshots of each stage go to test-artifacts/console/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from handlers.twilio.peer import ScriptedCaller
+from ivr.store.agents import AgentStore
+from tests.agents.conftest import CALLER, ConsoleDesk, Running
+
+CHROMIUM = Path(os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+# Playwright starts Chromium with --headless and an empty --user-data-dir of its own.
+FLAGS = [
+    "--no-sandbox",  # tests run as root here; the sandbox refuses root
+    "--disable-gpu",
+    "--disable-background-networking",  # no network but loopback: don't try to phone home
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"no Chromium at {CHROMIUM}: apt-get install chromium (CI's .ci/run does)",
+)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def console(browser: Browser, running: Running, agent_id: str) -> Page:
+    """A console of its own (own cookies), logged in as `agent_id`."""
+    context = await browser.new_context(viewport={"width": 1200, "height": 820}, locale="zh-CN")
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    await page.goto(f"{running.url}/agent")
+    await expect(page.locator("#login")).to_be_visible()
+    await page.fill("input[name=id]", agent_id)
+    await page.fill("input[name=password]", "pw")
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#desk")).to_be_visible()
+    await expect(page.locator("#link")).to_have_attribute("data-live", "true")  # WebSocket up
+    return page
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def test_log_in_take_a_call_and_wrap_up(running: Running, browser: Browser) -> None:
+    pool = running.hotline.pool
+    agents = AgentStore(pool)
+    await agents.add("a1", "李娜 Li Na", "client:a1", password="pw")  # logged out: offline
+    await agents.add("a2", "王伟 Wang Wei", "client:a2", password="pw")
+    # The caller has an open case with a2 (logged in, but not taking calls) and an old one
+    # with a1.
+    await pool.execute(
+        """INSERT INTO cases (customer, owner, kind, status, notes, opened_at, closed_at)
+           VALUES ($1, 'a1', 'repair', 'resolved', '光猫更换 modem replaced', $2, $2),
+                  ($1, 'a2', NULL, 'open', '账单疑问 question about the bill', $3, NULL)""",
+        CALLER,
+        running.clock.now() - timedelta(days=40),
+        running.clock.now() - timedelta(days=1),
+    )
+    owner = await console(browser, running, "a2")
+
+    p = await console(browser, running, "a1")
+    await expect(p.locator("#state-pill")).to_have_attribute("data-state", "offline")
+    await shot(p, "01-logged-in")
+    await p.click(".state-btn[data-state=available]")
+    await expect(p.locator("#state-pill")).to_have_attribute("data-state", "available")
+    assert await pool.fetchval("SELECT state FROM agents WHERE id = 'a1'") == "available"
+    await shot(p, "02-available")
+
+    desk = ConsoleDesk(pool)
+    caller = ScriptedCaller(["0", "1"])  # 0: an agent; 1: the survey after the call
+    call = asyncio.create_task(
+        running.peer(desk).call(to="+18005550100", from_=CALLER, caller=caller)
+    )
+    await expect(p.locator("#offer-card")).to_be_visible()
+    await expect(p.locator("#offer-caller")).to_have_text(CALLER)
+    await expect(p.locator("#offer-cases tbody tr")).to_have_count(2)
+    await expect(p.locator("#offer-cases")).to_contain_text("王伟 Wang Wei (a2)")
+    countdown = p.locator("#countdown-text")
+    await expect(countdown).to_contain_text("Ring 1 of 3 — 15 s")
+    await expect(countdown).to_contain_text("Ring 1 of 3 — 14 s")  # it counts down live
+    await shot(p, "03-offer-ringing")
+
+    await p.click("#accept")
+    await expect(p.locator("#call-card")).to_be_visible()
+    await expect(p.locator("#call-caller")).to_have_text(CALLER)
+    await expect(p.locator("#state-pill")).to_have_attribute("data-state", "on_call")
+    await shot(p, "04-connected")
+    notice = owner.locator("#notices .notice")
+    await expect(notice).to_contain_text("A colleague (a1) took your customer's call")
+    await shot(owner, "04b-owner-told-colleague-took-the-call")
+
+    desk.hang_up.set()  # the agent's side of the call ends; the caller takes the survey
+    transcript = await asyncio.wait_for(call, 15)
+    assert transcript.status == "completed"
+    form = p.locator("#wrapup-form")
+    await expect(form).to_be_visible()
+    await shot(p, "05-wrap-up")
+    await form.locator("input[name=kind][value=inquiry]").check()
+    await form.locator("input[name=disposition][value=resolved]").check()
+    await form.locator("textarea[name=notes]").fill("已解释账单 · explained the bill")
+    await shot(p, "06-wrap-up-filled")
+    await form.locator("button[type=submit]").click()
+
+    await expect(p.locator("#state-pill")).to_have_attribute("data-state", "available")
+    await expect(p.locator("#idle-card")).to_be_visible()
+    await shot(p, "07-available-again")
+    assert await pool.fetchval("SELECT state FROM agents WHERE id = 'a1'") == "available"
+    case = await pool.fetchrow("SELECT kind, status, owner, notes FROM cases WHERE owner = 'a2'")
+    assert case["kind"] == "inquiry" and case["status"] == "resolved"
+    assert case["owner"] == "a2"  # first contact: the owner stays the owner
+    assert case["notes"].endswith("已解释账单 · explained the bill")

@@ -1,0 +1,58 @@
+"""The engine's `Say` actions name exactly the files `ivr prompts build` made: what FastAGI
+streams for a call in its language is what the build produced, with no recomputation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ivr.prompts import naming
+from ivr.prompts.catalog import playback_path, prompt_sounds, say_playback_path
+from ivr.script import actions as act
+from ivr.script import engine
+from ivr.script.loader import load_text
+from tests.engine.calls import Call
+from tests.prompts.conftest import REPO, Built
+
+
+def test_every_say_of_the_engine_names_a_built_file(built: Built) -> None:
+    hotline = next(f for f in built.flows if f.flow == "hotline")
+    for language in hotline.all_languages:
+        for prompt in hotline.prompts:
+            say = engine.say(hotline, language, prompt)
+            path = say_playback_path(say, built.root)
+            assert path == playback_path(hotline, prompt, language, built.root)
+            assert Path(f"{path}.wav").is_file(), (language, prompt)
+            assert Path(f"{path}.sln16").is_file(), (language, prompt)
+
+
+def test_a_call_in_english_plays_the_english_files(built: Built) -> None:
+    call = Call(next(f for f in built.flows if f.flow == "hotline"))
+    call.press("9")  # For English
+    says = [a for a in call.silence() if isinstance(a, act.Say)]
+    assert [s.language for s in says] == ["en-US"]
+    path = say_playback_path(says[0], built.root)
+    assert path is not None and path.parts[-4:-1] == ("en-US", "hotline", "hotline")
+    assert Path(f"{path}.wav").is_file()
+
+
+def test_the_name_follows_the_text_and_the_voice() -> None:
+    text = (REPO / "flows" / "hotline.yaml").read_text(encoding="utf-8")
+    flow = load_text(text, "hotline.yaml").flow
+    say = engine.say(flow, "zh-CN", "closing")
+    assert say.sound == naming.sound_name("hotline", "closing", say.text, "Polly.Zhiyu")
+    assert say.prefer_sound is False  # the shipped flow speaks with Twilio's <Say>
+
+    other_voice = load_text(text.replace("Polly.Zhiyu", "Polly.Other"), "h.yaml").flow
+    assert engine.say(other_voice, "zh-CN", "closing").sound != say.sound
+    assert (
+        engine.say(other_voice, "en-US", "closing").sound
+        == engine.say(flow, "en-US", "closing").sound
+    )
+    # Equality of actions is about what is said: the derived name does not change it.
+    assert say == act.Say("closing", say.text, "zh-CN", "Polly.Zhiyu")
+
+
+def test_the_catalog_lists_each_prompt_once_per_language(built: Built) -> None:
+    for flow in built.flows:
+        sounds = prompt_sounds(flow)
+        assert len({s.key for s in sounds}) == len(flow.prompts) * len(flow.all_languages)
