@@ -11,7 +11,8 @@ from handlers.agents.routes import AgentConsole
 from handlers.prompts import PromptFiles
 from handlers.runtime import Hotline
 from handlers.twilio import twiml
-from handlers.twilio.live import TwilioRest, TwilioTransport
+from handlers.twilio.callbacks import TwilioCallbackHooks
+from handlers.twilio.live import TwilioTransport
 from handlers.twilio.routes import TwilioWebhooks
 from handlers.twilio.signature import SignatureCheck
 from ivr.errors import Conflict, NotAllowed, NotFound
@@ -54,13 +55,12 @@ def build_app(hotline: Hotline) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[edge_errors])
     signatures = SignatureCheck(settings.twilio_auth_token, settings.public_url)
     app.add_routes(TwilioWebhooks(hotline.calls, signatures).routes())
-    rest = (
-        TwilioRest(settings.twilio_account_sid, settings.twilio_auth_token)
-        if settings.twilio_account_sid
-        else None
+    hotline.calls.register(TwilioTransport(hotline.twilio_rest, settings.base_url))
+    app.add_routes(
+        TwilioCallbackHooks(
+            hotline.callbacks, hotline.flows, signatures, hotline.caller_id
+        ).routes()
     )
-    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
-    hotline.calls.register(TwilioTransport(rest, base_url))
     app.add_routes(AdminApi(hotline).routes())
     app.add_routes(AgentAdminApi(hotline).routes())
     AgentConsole(hotline).install(app)

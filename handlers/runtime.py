@@ -10,6 +10,9 @@ import asyncpg
 import structlog
 
 from handlers.settings import Settings
+from handlers.twilio.rest import TwilioRest
+from ivr.callbacks.policy import RetryPolicy
+from ivr.callbacks.service import CallbackService
 from ivr.calls.service import CallService
 from ivr.clock import Clock, SystemClock
 from ivr.routing.desk import AgentDesk
@@ -29,6 +32,16 @@ class Hotline:
     clock: Clock
     agents: AgentStore
     desk: AgentDesk
+    callbacks: CallbackService
+    twilio_rest: TwilioRest | None  # the REST API, when TWILIO_ACCOUNT_SID is set
+
+    @property
+    def caller_id(self) -> str:
+        """The number the service calls out from: configured, else the hotline's own."""
+        if self.settings.caller_id:
+            return self.settings.caller_id
+        numbers = [n for f in self.flows.flows for n in f.flow.numbers]
+        return numbers[0] if numbers else "+10000000000"
 
 
 @asynccontextmanager
@@ -68,6 +81,16 @@ async def open_hotline(
     for file, problems in report.refused.items():
         log.error("flow file refused at start", file=file, problems=[str(p) for p in problems])
     agents = AgentStore(pool)
-    calls = CallService(CallStore(pool), flows, clock, directory=agents.directory)
-    desk = AgentDesk(pool, clock, calls)
-    yield Hotline(settings, pool, flows, calls, clock, agents, desk)
+    callbacks = CallbackService(pool, clock, RetryPolicy.from_env())
+    calls = CallService(
+        CallStore(pool), flows, clock, directory=agents.directory, callbacks=callbacks
+    )
+    desk = AgentDesk(pool, clock, calls, callbacks)
+    rest = (
+        TwilioRest(
+            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base
+        )
+        if settings.twilio_account_sid
+        else None
+    )
+    yield Hotline(settings, pool, flows, calls, clock, agents, desk, callbacks, rest)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
-from contextlib import AbstractAsyncContextManager
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import structlog
 from aiohttp import web
@@ -14,12 +17,14 @@ from handlers.asterisk.ami import AmiSettings
 from handlers.asterisk.edge import AsteriskEdge, asterisk_edge
 from handlers.runtime import Hotline, open_hotline
 from handlers.settings import Settings
+from handlers.twilio.callbacks import TwilioDialer
+from ivr.callbacks.worker import CallbackWorker
 
 log = structlog.get_logger(__name__)
 
 
 async def serve(settings: Settings) -> None:
-    async with open_hotline(settings) as hotline, _asterisk(hotline):
+    async with open_hotline(settings) as hotline, _asterisk(hotline), _callbacks(hotline):
         runner = web.AppRunner(build_app(hotline), access_log=None)
         await runner.setup()
         try:
@@ -28,6 +33,30 @@ async def serve(settings: Settings) -> None:
             await _until_stopped(hotline)
         finally:
             await runner.cleanup()
+
+
+@asynccontextmanager
+async def _callbacks(hotline: Hotline) -> AsyncIterator[None]:
+    """Every instance runs a callback worker; jobs are claimed with SKIP LOCKED and a lease."""
+    if hotline.twilio_rest is None:
+        log.warning("callback worker off: set TWILIO_ACCOUNT_SID so callbacks can be placed")
+        yield
+        return
+    dialer = TwilioDialer(hotline.twilio_rest, hotline.settings.base_url, hotline.caller_id)
+    worker = CallbackWorker(
+        hotline.pool,
+        hotline.clock,
+        hotline.callbacks,
+        dialer,
+        f"{socket.gethostname()}:{os.getpid()}",
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def _asterisk(hotline: Hotline) -> AbstractAsyncContextManager[AsteriskEdge]:

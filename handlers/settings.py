@@ -40,6 +40,8 @@ class Settings:
     public_url: str | None = None  # the base URL Twilio uses, when behind a proxy
     twilio_auth_token: str = ""
     twilio_account_sid: str | None = None  # for the REST API (moving live calls, callbacks)
+    twilio_api_base: str | None = None  # another address for the REST API (an edge, a fake)
+    caller_id: str | None = None  # the number callbacks show; default: the hotline's first
     admin_token: str = ""
     max_body_bytes: int = 64 * 1024  # Twilio's webhooks are a few hundred bytes
     sounds_dir: Path | None = None  # the prompts' audio (ivr prompts build); None: DATA_DIR/sounds
@@ -49,6 +51,11 @@ class Settings:
     ami_port: int = 5038  # secret are set (redirects for agents' flags, callbacks)
     ami_username: str | None = None
     ami_secret: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Where Twilio reaches this service: the public URL, else the address it listens on."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def sounds_root(self) -> Path:
@@ -77,6 +84,8 @@ class Settings:
             sounds_dir=default_sounds_dir(data_dir),
             twilio_auth_token=secret(data_dir, "TWILIO_AUTH_TOKEN", "twilio_auth_token"),
             twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_api_base=os.environ.get("TWILIO_API_BASE") or None,
+            caller_id=os.environ.get("IVR_CALLER_ID") or None,
             admin_token=secret(data_dir, "IVR_ADMIN_TOKEN", "admin_token"),
             agi_host=agi_host or os.environ.get("IVR_AGI_HOST", "127.0.0.1"),
             agi_port=int(os.environ.get("IVR_AGI_PORT", 4573)) if agi_port is None else agi_port,

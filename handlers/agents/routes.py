@@ -46,6 +46,7 @@ class AgentConsole:
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.get("/agent", self.page),
+            web.get("/agent/", self.page),
             web.get("/agent/static/{name:[a-z0-9_.-]+}", self.static),
             web.post(f"{API}/login", self.login),
             web.post(f"{API}/logout", self.logout),

@@ -15,7 +15,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class Login(Body):

@@ -6,7 +6,6 @@ When an agent flags one-way audio from the console, the caller is bridged to the
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 import structlog
@@ -21,20 +20,6 @@ log = structlog.get_logger(__name__)
 
 class RestCalls(Protocol):
     async def redirect(self, call_sid: str, url: str) -> object: ...
-
-
-class TwilioRest:
-    """Twilio's REST API through the twilio package (its client is blocking: run in a thread)."""
-
-    def __init__(self, account_sid: str, auth_token: str) -> None:
-        from twilio.rest import Client
-
-        self._client = Client(account_sid, auth_token)
-
-    async def redirect(self, call_sid: str, url: str) -> object:
-        return await asyncio.to_thread(
-            lambda: self._client.calls(call_sid).update(url=url, method="POST")
-        )
 
 
 class TwilioTransport:

@@ -19,6 +19,7 @@ STEP_KINDS = frozenset(
         "hangup",
         "reject",
         "error",
+        "whisper",  # what a dialled party heard from a <Number url> before being connected
     }
 )
 
@@ -39,6 +40,7 @@ class CallTranscript:
     steps: list[TranscriptStep] = field(default_factory=list)
     responses: list[tuple[str, int]] = field(default_factory=list)  # (url, HTTP status); 0 = none
     status: str = "ringing"  # the final CallStatus once the call is over
+    legs: list[CallTranscript] = field(default_factory=list)  # whisper legs of its <Dial>s
 
     def kinds(self) -> list[str]:
         return [step.kind for step in self.steps]

@@ -66,6 +66,10 @@ class Reject:
 class DialTarget:
     kind: str  # number | sip | client
     target: str
+    # The noun's url: TwiML run for the dialled party once they answer, before they are
+    # connected (call screening, the "whisper"); `method` is how it is requested.
+    url: str | None = None
+    method: str = "POST"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,7 @@ class Dial:
     timeout: float
     time_limit: float
     unsupported: tuple[str, ...]  # nouns Twilio knows but this peer cannot dial (Conference…)
+    caller_id: str | None = None  # the From of the dialled leg; None: the call's own From
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +180,7 @@ _DIAL_NOUNS = {"Number": "number", "Sip": "sip", "Client": "client"}
 def _dial(el: ET.Element, base: str) -> Dial:
     bare = (el.text or "").strip()
     targets = [DialTarget("number", bare)] if bare else []
-    targets += [_dial_noun(child) for child in el if child.tag in _DIAL_NOUNS]
+    targets += [_dial_noun(child, base) for child in el if child.tag in _DIAL_NOUNS]
     unsupported = tuple(str(child.tag) for child in el if child.tag not in _DIAL_NOUNS)
     if not targets and not unsupported:
         raise TwimlError("<Dial> has nobody to dial")
@@ -186,13 +191,15 @@ def _dial(el: ET.Element, base: str) -> Dial:
         timeout=_number(el, "timeout", 30.0, minimum=0.0),
         time_limit=_number(el, "timeLimit", 14400.0, minimum=0.0),
         unsupported=unsupported,
+        caller_id=el.get("callerId"),
     )
 
 
-def _dial_noun(el: ET.Element) -> DialTarget:
+def _dial_noun(el: ET.Element, base: str) -> DialTarget:
     identity = el.find("Identity")  # <Client><Identity>name</Identity></Client>
     text = identity.text if identity is not None else el.text
-    return DialTarget(_DIAL_NOUNS[str(el.tag)], (text or "").strip())
+    kind = _DIAL_NOUNS[str(el.tag)]
+    return DialTarget(kind, (text or "").strip(), _url(el, "url", base), _method(el, "method"))
 
 
 def _enqueue(el: ET.Element, base: str) -> Enqueue:

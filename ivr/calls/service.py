@@ -14,6 +14,7 @@ from typing import Protocol
 
 import structlog
 
+from ivr.callbacks.service import CallbackService
 from ivr.calls.records import action_records, ended_record, event_record
 from ivr.clock import Clock
 from ivr.errors import UnknownCall
@@ -82,7 +83,9 @@ class CallService:
         clock: Clock,
         router: Router | None = None,
         directory: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
+        callbacks: CallbackService | None = None,
     ) -> None:
+        self.callbacks = callbacks  # where a flow's promise to call back becomes a durable job
         self.directory = directory  # agents' extensions, dialable from a menu
         self.store = store
         self.flows = flows
@@ -290,6 +293,7 @@ class CallService:
                 return self._replay(record)  # nothing happened (a repeated or stray event)
             if state.ended or isinstance(event, ev.AgentHungUp):
                 await self.router.call_ended(locked.conn, record, ctx.now)
+            await self._core_actions(locked.conn, record, actions, ctx.now)
             reply = render(actions, record.seq + 1, state)
             saved = await locked.save(_update(ctx.now, inputs, state, actions, reply))
         _log_step(saved, ctx.before, event, state, actions)
@@ -301,6 +305,14 @@ class CallService:
     async def hold_prompt(self, flow_hash: str, state: CallState) -> act.Say | None:
         loaded = await self.flows.by_hash(flow_hash)
         return engine.hold_prompt(loaded.flow, state)
+
+    async def _core_actions(
+        self, conn: object, record: CallRecord, actions: list[act.Action], now: datetime
+    ) -> None:
+        """Actions the core carries out itself, in the step's own transaction."""
+        for action in actions:
+            if isinstance(action, act.ScheduleCallback) and self.callbacks is not None:
+                await self.callbacks.from_call(conn, record, action, now)  # type: ignore[arg-type]
 
     def _replay(self, record: CallRecord) -> Step:
         state = CallState.model_validate(record.state)

@@ -8,19 +8,24 @@ has to know who is asking.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from ivr.callbacks.service import CallbackService
 from ivr.calls.service import CallService, Step
 from ivr.clock import Clock
 from ivr.errors import Conflict, NotAllowed, NotFound
 from ivr.routing.model import CASE_KINDS, WRAP_UP_DISPOSITIONS, Agent, Case
 from ivr.script import events as ev
+from ivr.store import callbacks as callbacks_db
 from ivr.store import routing as db
 
 SELF_STATES = ("available", "not_ready", "offline")  # what an agent may set themselves
+FOLLOW_UP_AFTER = timedelta(hours=2)  # 凡咨询后的用户2个小时后必须回访用户
+FOLLOW_UP_GRACE = timedelta(hours=1)  # …and it counts as on time within the hour after
+REPLY_WITHIN = timedelta(hours=48)  # complaint answer time: intake to answer, at most 48 h
 BLOCK_AFTER_FLAGS = 2  # a number flagged malicious this often is answered by the prompt alone
 ESCALATE_AFTER_REJECTIONS = 2  # the manual: rejected twice or more goes to a supervisor
 
@@ -35,10 +40,17 @@ class WrapUp:
 
 
 class AgentDesk:
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, calls: CallService) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        calls: CallService,
+        callbacks: CallbackService | None = None,
+    ) -> None:
         self.pool = pool
         self.clock = clock
         self.calls = calls
+        self.callbacks = callbacks
 
     async def go(self, agent_id: str, state: str) -> Agent:
         if state not in SELF_STATES:
@@ -96,6 +108,7 @@ class AgentDesk:
             if case is None:
                 raise Conflict("the call has no open case")
             updated = await self._update_case(conn, case, agent, wrap, now)
+            await self._promise(conn, updated, agent, wrap, now)
             await db.set_agent_state(conn, agent_id, "available", now, idle=True)
         return updated
 
@@ -145,6 +158,30 @@ class AgentDesk:
             if supervisor:
                 await db.notify(conn, supervisor, "escalated", case_id=case.id)
         return db.case(row)
+
+    async def _promise(
+        self, conn: Any, case: Case, agent: Agent, wrap: WrapUp, now: datetime
+    ) -> None:
+        """The manual's callbacks: 2 hours after phone guidance, a follow-up call; a case left
+        unanswered on the call, a reply callback before its 48-hour deadline."""
+        if wrap.disposition == "phone_guidance":
+            due = now + FOLLOW_UP_AFTER
+            reason, deadline = "follow_up", due + FOLLOW_UP_GRACE
+        elif wrap.disposition in ("needs_reply", "escalated"):
+            reason, due, deadline = "complaint_reply", now, case.opened_at + REPLY_WITHIN
+        else:
+            return
+        await callbacks_db.schedule(
+            conn,
+            customer=case.customer,
+            reason=reason,
+            owner=case.escalated_to or case.owner,
+            case_id=case.id,
+            origin_call_id=agent.call_id,
+            created_at=now,
+            due_at=due,
+            deadline=deadline,
+        )
 
     async def _supervisor(self, conn: Any, agent: Agent) -> str | None:
         return await conn.fetchval(  # type: ignore[no-any-return]

@@ -47,6 +47,9 @@ def refs(flow: Flow) -> Iterator[Ref]:
     for event, target in flow.on:
         if target is not None:
             yield Ref(("on", event), "step", target)
+    for reason, target in flow.outbound:
+        if target is not None:
+            yield Ref(("outbound", reason), "step", target)
     for name, step in flow.steps.items():
         for ref in _step_refs(step):
             yield Ref(("steps", name, step.kind, *ref.path), ref.kind, ref.name)
@@ -177,7 +180,7 @@ def _edges(flow: Flow) -> dict[str, list[str]]:
 
 def _check_reachable(flow: Flow, source: Source) -> list[Problem]:
     edges = _edges(flow)
-    roots = [flow.start, *(t for _, t in flow.on if t)]
+    roots = [flow.start, *(t for _, t in flow.on if t), *(t for _, t in flow.outbound if t)]
     seen: set[str] = set()
     todo = [r for r in roots if r in flow.steps]
     while todo:

@@ -86,6 +86,20 @@ def say(flow: Flow, language: str, prompt: str) -> act.Say:
     return act.Say(prompt, text, language, voice, sound, flow.twilio_prompts == "play")
 
 
+def whisper(flow: Flow, entry: str, language: str | None = None) -> list[act.Say]:
+    """What a called customer hears before being connected: the `say` steps from `entry` on,
+    up to the first step of another kind (bounded like any turn)."""
+    says: list[act.Say] = []
+    name: str | None = entry
+    while name in flow.steps and len(says) < MAX_HOPS:
+        spec = flow.steps[name].say
+        if spec is None:
+            break
+        says.append(say(flow, language or flow.language, spec.prompt))
+        name = spec.next
+    return says
+
+
 def hold_prompt(flow: Flow, state: CallState) -> act.Say | None:
     """What a caller waiting in the current queue step hears between attempts."""
     spec = flow.steps.get(state.step)

@@ -231,6 +231,17 @@ class On(_Strict):
     too_many_inputs: StepName | None = Field(None, description="The caller hit limits.max_inputs.")
 
 
+class Outbound(_Strict):
+    """For callback flows: the step whose prompts a customer hears on picking up, per reason
+    (答复回访, 主动回访, …); the agent is connected when those prompts end."""
+
+    one_way_audio: StepName | None = None
+    follow_up: StepName | None = None
+    complaint_reply: StepName | None = None
+    proactive: StepName | None = None
+    queue_overflow: StepName | None = None
+
+
 class Limits(_Strict):
     max_inputs: int = Field(20, ge=1, le=200, description="Keys/timeouts before the call ends.")
 
@@ -264,6 +275,7 @@ class Flow(_Strict):
     extensions: dict[str, str | ExtensionTarget] = Field(default_factory=dict)
     start: StepName
     on: On = On()
+    outbound: Outbound = Outbound()
     limits: Limits = Limits()
     steps: dict[str, Step]
 

@@ -105,7 +105,11 @@ async def someone_waited_longer(
 
 
 async def claim_agent(
-    conn: Conn, *, queue: str | None = None, agent_id: str | None = None
+    conn: Conn,
+    *,
+    queue: str | None = None,
+    agent_id: str | None = None,
+    department: str | None = None,
 ) -> Agent | None:
     """Lock one available agent — the one named, or the queue's longest idle — skipping rows
     another instance holds, so no agent is ever claimed twice."""
@@ -114,10 +118,12 @@ async def claim_agent(
             WHERE state = 'available'
               AND ($1::text IS NULL OR $1 = ANY(queues))
               AND ($2::text IS NULL OR id = $2)
+              AND ($3::text IS NULL OR department = $3)
             ORDER BY idle_since NULLS FIRST, id
             LIMIT 1 FOR UPDATE SKIP LOCKED""",
         queue,
         agent_id,
+        department,
     )
     return None if row is None else agent(row)
 
