@@ -46,6 +46,8 @@ class CallIdentity:
     call_sid: str
     from_: str
     to: str
+    direction: str = "inbound"  # inbound | outbound-api (REST) | outbound-dial (a <Dial> leg)
+    parent_call_sid: str | None = None  # a <Dial> leg's: the call that dialled it
 
 
 class CallContext:
@@ -81,12 +83,14 @@ class CallContext:
             "ApiVersion": API_VERSION,
             "CallSid": who.call_sid,
             "CallStatus": self.call_status,
-            "Direction": "inbound",
+            "Direction": who.direction,
             "From": who.from_,
             "Caller": who.from_,
             "To": who.to,
             "Called": who.to,
         }
+        if who.parent_call_sid:
+            standard["ParentCallSid"] = who.parent_call_sid
         return standard | (extra or {})
 
     async def document(self, fetch: Fetch) -> tuple[Verb, ...] | None:

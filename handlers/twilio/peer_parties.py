@@ -79,6 +79,30 @@ class ScriptedCaller:
         return "" if move == "silence" else move
 
 
+class Listener:
+    """A dialled party who hears a <Number url> whisper and never presses a key (each <Gather>
+    times out in silence): the default callee of a far end that names none."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str | None]] = []
+        self.played: list[str] = []
+
+    async def hear(self, text: str, language: str | None) -> None:
+        self.heard.append((text, language))
+
+    async def hear_audio(self, url: str) -> None:
+        self.played.append(url)
+
+    async def keys(
+        self,
+        *,
+        timeout: float,  # noqa: ASYNC109 — the Gather's timeout, simulated time
+        num_digits: int | None,
+        finish_on_key: str,
+    ) -> str | HangupType:
+        return ""
+
+
 def _checked_move(move: str) -> str:
     if move in ("silence", "hangup") or _MOVE.match(move):
         return move
@@ -112,6 +136,14 @@ class FarEnd(Protocol):
     async def enqueue(self, queue: str) -> QueueResult: ...
 
 
+def callee_of(far_end: FarEnd, target: str, kind: str) -> Caller:
+    """Who is on the dialled end when a <Number url>'s TwiML runs: a far end may name them with
+    a `callee(target, kind) -> Caller` method (optional, so far ends without one still fit
+    FarEnd); otherwise a Listener."""
+    pick = getattr(far_end, "callee", None)
+    return pick(target, kind) if callable(pick) else Listener()
+
+
 class NobodyAnswers:
     """Every dialled party lets it ring out; a queued caller gives up after `patience` seconds."""
 
@@ -131,7 +163,8 @@ class NobodyAnswers:
 class AnswersAfter:
     """Every dialled party answers after `ring_seconds` (unless the Dial gives up first) and
     talks `talk_seconds`; a queued caller is bridged after the same wait. By default the far end
-    hangs up first, so the caller stays on the line for the action URL's TwiML."""
+    hangs up first, so the caller stays on the line for the action URL's TwiML. `callee` is who
+    hears a <Number url> whisper (default: a Listener, who presses nothing)."""
 
     def __init__(
         self,
@@ -140,11 +173,16 @@ class AnswersAfter:
         *,
         caller_hangs_up: bool = False,
         realtime: bool = False,
+        callee: Caller | None = None,
     ) -> None:
         self._ring = ring_seconds
         self._talk = talk_seconds
         self._caller_hangs_up = caller_hangs_up
         self._realtime = realtime
+        self._callee = callee
+
+    def callee(self, target: str, kind: str) -> Caller:
+        return self._callee if self._callee is not None else Listener()
 
     async def dial(self, target: str, kind: str, timeout: float) -> DialResult:  # noqa: ASYNC109
         if self._ring >= timeout:

@@ -9,10 +9,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.twilio.peer_context import CONTINUE, CallContext, Continue, End, Fetch, Outcome
-from handlers.twilio.peer_parties import DTMF_KEYS, HANGUP, DialResult, QueueResult
+from handlers.twilio.peer_context import (
+    CONTINUE,
+    CallContext,
+    CallIdentity,
+    Continue,
+    End,
+    Fetch,
+    Outcome,
+)
+from handlers.twilio.peer_parties import (
+    DTMF_KEYS,
+    HANGUP,
+    Caller,
+    DialResult,
+    HangupType,
+    QueueResult,
+    callee_of,
+)
+from handlers.twilio.peer_transcript import CallTranscript
 from handlers.twilio.peer_twiml import (
     Dial,
+    DialTarget,
     Enqueue,
     Gather,
     Hangup,
@@ -37,12 +55,17 @@ def _runs(verb_type: type) -> Callable[[Executor], Executor]:
     return register
 
 
+# A document that ran out of verbs: Twilio hangs up. The one End compared by identity (`is`):
+# in a whisper it means the called party stayed on the line and is connected.
+FINISHED = End("completed")
+
+
 async def run_document(ctx: CallContext, verbs: tuple[Verb, ...]) -> Fetch | End:
     for verb in verbs:
         outcome = await run_verb(ctx, verb)
         if not isinstance(outcome, Continue):
             return outcome
-    return End("completed")  # Twilio hangs up when a document runs out of verbs
+    return FINISHED
 
 
 async def run_verb(ctx: CallContext, verb: Verb) -> Outcome:
@@ -161,9 +184,17 @@ async def _leave(ctx: CallContext, verb: Leave) -> Outcome:
 async def _dial(ctx: CallContext, verb: Dial) -> Outcome:
     if verb.unsupported:
         ctx.step("error", reason=f"this peer cannot dial {', '.join(verb.unsupported)}")
-    result = await _ring(ctx, verb)
-    talk = min(result.talk_seconds, verb.time_limit)
-    ctx.timeline.passed(result.ring_seconds + talk)
+    target, result = await _ring(ctx, verb)
+    leg_sid = new_sid("CA")  # the dialled leg: DialCallSid, and the CallSid of its whisper
+    ctx.timeline.passed(result.ring_seconds)
+    bridged = result.status == "completed"
+    screened = 0.0
+    if bridged and target is not None and target.url:
+        began = ctx.timeline.now()
+        bridged = await _whisper(ctx, verb, target, leg_sid)
+        screened = (ctx.timeline.now() - began).total_seconds()
+    talk = min(result.talk_seconds, verb.time_limit) if bridged else 0.0
+    ctx.timeline.passed(talk)
     ctx.step(
         "dial",
         targets=[(t.kind, t.target) for t in verb.targets],
@@ -171,35 +202,125 @@ async def _dial(ctx: CallContext, verb: Dial) -> Outcome:
         ring_seconds=result.ring_seconds,
         talk_seconds=talk,
         action=verb.action,
+        bridged=bridged,
     )
-    params = _dial_params(result.status, talk)
-    if result.caller_hung_up:
+    params = _dial_params(result.status, leg_sid, bridged, screened + talk)
+    if result.caller_hung_up and bridged:
         return await _caller_left(ctx, "dial", verb.action, verb.method, params)
     return Fetch(verb.action, verb.method, params) if verb.action else CONTINUE
 
 
-async def _ring(ctx: CallContext, verb: Dial) -> DialResult:
-    """All targets ring at once (as several <Number>s do); the first to answer takes the call."""
+async def _ring(ctx: CallContext, verb: Dial) -> tuple[DialTarget | None, DialResult]:
+    """All targets ring at once (as several <Number>s do); the first to answer takes the call
+    (and the others are hung up, even when its whisper then declines it)."""
     if not verb.targets:
-        return DialResult("failed", ring_seconds=0.0)
+        return None, DialResult("failed", ring_seconds=0.0)
     results = await asyncio.gather(
         *(ctx.far_end.dial(t.target, t.kind, verb.timeout) for t in verb.targets)
     )
-    answered = [r for r in results if r.status == "completed"]
+    rung = list(zip(verb.targets, results, strict=True))
+    answered = [(t, r) for t, r in rung if r.status == "completed"]
     if answered:
-        return min(answered, key=lambda r: r.ring_seconds)
-    return DialResult(results[0].status, max(r.ring_seconds for r in results))
+        return min(answered, key=lambda pair: pair[1].ring_seconds)
+    return None, DialResult(results[0].status, max(r.ring_seconds for r in results))
 
 
-def _dial_params(status: str, talk_seconds: float) -> dict[str, str]:
+def _dial_params(status: str, leg_sid: str, bridged: bool, seconds: float) -> dict[str, str]:
     params = {
         "DialCallStatus": status,
-        "DialCallSid": new_sid("CA"),
-        "DialBridged": "true" if status == "completed" else "false",
+        "DialCallSid": leg_sid,
+        "DialBridged": "true" if bridged else "false",
     }
     if status == "completed":
-        params["DialCallDuration"] = str(round(talk_seconds))
+        params["DialCallDuration"] = str(round(seconds))
     return params
+
+
+# --- the whisper: a <Number url> / <Client url> / <Sip url> run for the dialled party --------
+
+
+class _Overheard:
+    """The dialled party, with what they hear recorded in the dialling call's transcript as
+    'whisper' steps (the caller does not hear it; the transcript is the caller's call's)."""
+
+    def __init__(self, callee: Caller, ctx: CallContext, to: str) -> None:
+        self._callee = callee
+        self._ctx = ctx
+        self._to = to
+
+    async def hear(self, text: str, language: str | None) -> None:
+        self._ctx.step("whisper", to=self._to, text=text, language=language)
+        await self._callee.hear(text, language)
+
+    async def hear_audio(self, url: str) -> None:
+        self._ctx.step("whisper", to=self._to, url=url)
+        await self._callee.hear_audio(url)
+
+    async def keys(
+        self,
+        *,
+        timeout: float,  # noqa: ASYNC109 — the Gather's timeout, simulated time
+        num_digits: int | None,
+        finish_on_key: str,
+    ) -> str | HangupType:
+        return await self._callee.keys(
+            timeout=timeout, num_digits=num_digits, finish_on_key=finish_on_key
+        )
+
+
+def _address(target: DialTarget) -> str:
+    """The dialled leg's To, as Twilio sends it: a client's identity with its scheme."""
+    return f"client:{target.target}" if target.kind == "client" else target.target
+
+
+async def _whisper(ctx: CallContext, verb: Dial, target: DialTarget, leg_sid: str) -> bool:
+    """Run the target's url TwiML for the party who answered, before connecting them, as Twilio
+    does (the caller keeps hearing ringing). Requests carry the leg's CallSid, Direction
+    outbound-dial, CallStatus in-progress and ParentCallSid. True when the callee is still on
+    the line when the TwiML runs out of verbs (they are connected); a <Hangup>/<Reject>, the
+    callee hanging up, an error or a <Dial>/<Enqueue> (not allowed there) declines the call."""
+    assert target.url is not None
+    to = _address(target)
+    leg = CallContext(
+        identity=CallIdentity(
+            ctx.identity.account_sid,
+            leg_sid,
+            verb.caller_id or ctx.identity.from_,
+            to,
+            direction="outbound-dial",
+            parent_call_sid=ctx.identity.call_sid,
+        ),
+        caller=_Overheard(callee_of(ctx.far_end, target.target, target.kind), ctx, to),
+        far_end=ctx.far_end,
+        webhooks=ctx.webhooks,  # one request log and one request limit for the whole call
+        timeline=ctx.timeline,
+        transcript=CallTranscript(leg_sid),
+    )
+    leg.answered = True
+    leg.call_status = "in-progress"
+    ctx.transcript.legs.append(leg.transcript)
+    try:
+        return await _screen(leg, Fetch(target.url, target.method))
+    finally:
+        for step in leg.transcript.of_kind("error"):
+            ctx.step("error", leg=leg_sid, **step.detail)
+
+
+async def _screen(leg: CallContext, fetch: Fetch) -> bool:
+    while True:
+        verbs = await leg.document(fetch)
+        if verbs is not None and any(isinstance(v, Dial | Enqueue) for v in verbs):
+            leg.step("error", url=fetch.url, reason="<Dial>/<Enqueue> in a whisper's TwiML")
+            verbs = None
+        if verbs is None:
+            await leg.application_error()
+            return False
+        outcome = await run_document(leg, verbs)
+        if outcome is FINISHED:
+            return True
+        if isinstance(outcome, End):
+            return False
+        fetch = outcome
 
 
 @_runs(Enqueue)
