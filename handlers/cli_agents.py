@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
+from handlers.asterisk.config_import import plan_import
 from handlers.runtime import database
 from handlers.settings import Settings
 from ivr import logs
@@ -46,7 +47,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     passwd.add_argument("--password")
     passwd.set_defaults(run=_run(_passwd))
 
-    for parser in (add, listing, remove, passwd):
+    bring = sub.add_parser("import", help="make an existing Asterisk's queue members agents")
+    bring.add_argument(
+        "--asterisk-config",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the folder with queues.conf, pjsip.conf, extensions.conf",
+    )
+    bring.add_argument("--dry-run", action="store_true", help="only say what would change")
+    bring.set_defaults(run=_run(_import))
+
+    for parser in (add, listing, remove, passwd, bring):
         parser.add_argument("--data-dir", type=Path, help="as for `ivr serve` (env IVR_DATA_DIR)")
 
 
@@ -102,6 +114,40 @@ async def _list(store: AgentStore, args: argparse.Namespace) -> int:
         print(
             " ".join(f"{c:<{w}}" for c, w in zip(cells, _WIDTHS, strict=True)), ",".join(a.queues)
         )
+    return 0
+
+
+async def _import(store: AgentStore, args: argparse.Namespace) -> int:
+    plan = plan_import(args.asterisk_config)
+    for agent in plan.agents.values():
+        existing = await store.get(agent.id)
+        verb = "would update" if existing else "would add"
+        if not args.dry_run:
+            if existing:
+                await store.update(
+                    agent.id,
+                    name=agent.name,
+                    device=agent.device,
+                    extension=agent.extension,
+                    queues=agent.queues,
+                )
+            else:
+                await store.add(
+                    agent.id,
+                    agent.name,
+                    agent.device,
+                    extension=agent.extension,
+                    queues=agent.queues,
+                )
+            verb = verb.removeprefix("would ").replace("add", "added").replace("update", "updated")
+        print(
+            f"{verb} {agent.id} ({agent.name}) {agent.device} ext {agent.extension or '-'} "
+            f"queues {','.join(agent.queues)}"
+        )
+    for note in plan.notes:
+        print(f"not mapped: {note}")
+    if plan.agents and not args.dry_run:
+        print("new agents have no password yet: `ivr agents passwd ID` before they log in")
     return 0
 
 

@@ -41,7 +41,9 @@ class Window:
 
     @classmethod
     def year(cls, year: int, tz: str = "UTC") -> Window:
-        return cls(local_midnight(date(year, 1, 1), tz), local_midnight(date(year + 1, 1, 1), tz), tz)
+        return cls(
+            local_midnight(date(year, 1, 1), tz), local_midnight(date(year + 1, 1, 1), tz), tz
+        )
 
     @classmethod
     def day(cls, day: date, tz: str = "UTC") -> Window:
