@@ -6,6 +6,7 @@ import structlog
 from aiohttp import web
 
 from handlers.admin.agents import AgentAdminApi
+from handlers.admin.callbacks import CallbackAdminApi
 from handlers.admin.routes import AdminApi
 from handlers.agents.routes import AgentConsole
 from handlers.prompts import PromptFiles
@@ -63,6 +64,7 @@ def build_app(hotline: Hotline) -> web.Application:
     )
     app.add_routes(AdminApi(hotline).routes())
     app.add_routes(AgentAdminApi(hotline).routes())
+    app.add_routes(CallbackAdminApi(hotline).routes())
     AgentConsole(hotline).install(app)
     app.add_routes(PromptFiles(settings.sounds_root).routes())
     app.add_routes([web.get("/healthz", health)])

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from handlers import prompts_command
+from handlers.cli_agents import add_callback_commands as callback_commands
 from handlers.cli_agents import add_commands as agent_commands
 from ivr import logs
 from ivr.errors import FlowInvalid, Problem
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     _data_dir(db_migrate)
     db_migrate.set_defaults(run=_db_migrate)
     agent_commands(commands)
+    callback_commands(commands)
     return parser
 
 

@@ -17,7 +17,32 @@ from handlers.runtime import database
 from handlers.settings import Settings
 from ivr import logs
 from ivr.routing.model import ROLES
+from ivr.store import callbacks as jobs
 from ivr.store.agents import AgentStore
+
+
+def add_callback_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    callbacks = commands.add_parser("callbacks", help="list callback jobs")
+    sub = callbacks.add_subparsers(metavar="ACTION")
+    listing = sub.add_parser("list", help="callbacks by due time")
+    listing.add_argument("--owner", help="one agent's")
+    listing.add_argument("--open", action="store_true", help="only pending or running ones")
+    listing.add_argument("--data-dir", type=Path, help="as for `ivr serve` (env IVR_DATA_DIR)")
+    listing.set_defaults(run=_run(_callbacks))
+
+
+async def _callbacks(store: AgentStore, args: argparse.Namespace) -> int:
+    rows = await jobs.listing(store.pool, owner=args.owner, open_only=args.open)
+    print(
+        f"{'id':>6} {'due':<20} {'reason':<16} {'customer':<16} {'owner':<10} {'state':<12} tries"
+    )
+    for j in rows:
+        due = j.due_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{j.id:>6} {due:<20} {j.reason:<16} {j.customer:<16} {j.owner or '-':<10} "
+            f"{j.state:<12} {j.attempts}"
+        )
+    return 0
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

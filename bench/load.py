@@ -1,0 +1,176 @@
+"""The load generator: complete simulated Twilio calls against one server, in a process of its
+own, loopback only, bounded in count and time.
+
+    python -m bench.load --url http://127.0.0.1:PORT --token TOKEN --concurrency 200 \
+        --calls 800 [--moves 0,1] [--pace 0] [--max-seconds 120] --out result.json
+
+Each call is the Twilio peer (`handlers.twilio.peer`) running the TwiML it gets back: the
+caller presses `--moves` one per <Gather>, then hangs up; every <Dial> is answered by the far
+end; the final status callback ends the call. `--pace` seconds pass before each key press and
+each answer (0: back to back, the server's ceiling). Every webhook's latency is measured from
+the request being sent to its response's headers (aiohttp tracing, connection set-up included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from handlers.twilio.peer import HANGUP, DialResult, HangupType, QueueResult, TwilioPeer
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_CALLS = 100_000
+
+
+class BenchCaller:
+    """Presses its moves, one per <Gather>, `pace` seconds after the prompt; then hangs up."""
+
+    def __init__(self, moves: list[str], pace: float) -> None:
+        self._moves = list(moves)
+        self._pace = pace
+
+    async def hear(self, text: str, language: str | None) -> None:
+        return None
+
+    async def hear_audio(self, url: str) -> None:
+        return None
+
+    async def keys(
+        self,
+        *,
+        timeout: float,  # noqa: ASYNC109 — the Gather's own timeout, not used here
+        num_digits: int | None,
+        finish_on_key: str,
+    ) -> str | HangupType:
+        await asyncio.sleep(self._pace)
+        return self._moves.pop(0) if self._moves else HANGUP
+
+
+class BenchAgents:
+    """Whoever a <Dial> rings answers after `pace` seconds; the agent ends the talk."""
+
+    def __init__(self, pace: float) -> None:
+        self._pace = pace
+
+    async def dial(self, target: str, kind: str, timeout: float) -> DialResult:  # noqa: ASYNC109
+        await asyncio.sleep(self._pace)
+        return DialResult("completed", ring_seconds=self._pace, talk_seconds=0.0)
+
+    async def enqueue(self, queue: str) -> QueueResult:
+        raise AssertionError("the hotline never enqueues on Twilio")
+
+
+@dataclass
+class Result:
+    calls: int
+    completed: int = 0
+    webhooks: int = 0
+    failed_requests: int = 0
+    failed_calls: int = 0
+    elapsed: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    by_path: dict[str, list[float]] = field(default_factory=dict)
+    sids: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # the first few, for the report
+
+
+def _traced(latencies: list[float], by_path: dict[str, list[float]]) -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+
+    async def start(_: object, ctx: SimpleNamespace, params: object) -> None:
+        ctx.started = time.perf_counter()
+
+    async def end(_: object, ctx: SimpleNamespace, params: aiohttp.TraceRequestEndParams) -> None:
+        ms = (time.perf_counter() - ctx.started) * 1000
+        latencies.append(ms)
+        by_path.setdefault(params.url.path, []).append(ms)
+
+    trace.on_request_start.append(start)
+    trace.on_request_end.append(end)
+    return trace
+
+
+async def run(
+    url: str, token: str, concurrency: int, calls: int, moves: list[str], pace: float, limit: float
+) -> Result:
+    result = Result(calls)
+    slots = asyncio.Semaphore(concurrency)
+    trace = _traced(result.latencies_ms, result.by_path)
+    connector = aiohttp.TCPConnector(limit=0)  # as many connections as calls, like Twilio
+    async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as http:
+        peer = TwilioPeer(url, token, session=http, far_end=BenchAgents(pace))
+
+        async def one(i: int) -> None:
+            async with slots:
+                transcript = await peer.call(
+                    to="+18005550100", from_=f"+86139{i:08d}", caller=BenchCaller(moves, pace)
+                )
+            result.sids.append(transcript.call_sid)
+            result.webhooks += len(transcript.responses)
+            bad = [(u, s) for u, s in transcript.responses if not 200 <= s < 300]
+            result.failed_requests += len(bad)
+            errors = transcript.of_kind("error")
+            if bad or errors or transcript.status != "completed":
+                result.failed_calls += 1
+                if len(result.failures) < 5:
+                    result.failures.append(f"{transcript.call_sid}: {bad[:2]} {errors[:2]}")
+            else:
+                result.completed += 1
+
+        started = time.perf_counter()
+        tasks = [asyncio.create_task(one(i)) for i in range(calls)]
+        try:
+            async with asyncio.timeout(limit):
+                await asyncio.gather(*tasks)
+        except TimeoutError:
+            unfinished = sum(not t.done() for t in tasks)
+            result.failed_calls += unfinished
+            result.failures.append(f"{unfinished} calls unfinished after {limit} s")
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        result.elapsed = time.perf_counter() - started
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--concurrency", type=int, required=True)
+    parser.add_argument("--calls", type=int, required=True)
+    parser.add_argument("--moves", default="0,1", help="keys pressed at each <Gather>")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds before keys/answers")
+    parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    host = urlsplit(args.url).hostname or ""
+    if host not in LOOPBACK:
+        parser.error(f"loopback only: {host!r} is not this machine")
+    if not 0 < args.calls <= MAX_CALLS or not 0 < args.concurrency <= args.calls:
+        parser.error(f"1 ≤ concurrency ≤ calls ≤ {MAX_CALLS}")
+    moves = [m for m in args.moves.split(",") if m]
+    result = asyncio.run(
+        run(
+            args.url,
+            args.token,
+            args.concurrency,
+            args.calls,
+            moves,
+            args.pace,
+            args.max_seconds,
+        )
+    )
+    args.out.write_text(json.dumps(asdict(result)))
+
+
+if __name__ == "__main__":
+    main()
