@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from handlers import prompts_command
+from handlers import prompts_command, report_command
 from handlers.cli_agents import add_callback_commands as callback_commands
 from handlers.cli_agents import add_commands as agent_commands
 from ivr import logs
@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     db_migrate.set_defaults(run=_db_migrate)
     agent_commands(commands)
     callback_commands(commands)
+    report_command.add_commands(commands)
     return parser
 
 

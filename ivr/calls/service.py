@@ -111,13 +111,25 @@ class CallService:
 
     async def offer_answered(self, call_id: int, offer_id: int) -> Step:
         """The agent accepted the offer in the console: connected now, whatever the device says."""
+        return await self._offer_ended(call_id, offer_id, "answered")
+
+    async def offer_declined(self, call_id: int, offer_id: int) -> Step:
+        """The agent declined in the console: the next agent rings now, and the live call is
+        moved off the declined agent's ringing device."""
+        step = await self._offer_ended(call_id, offer_id, "declined")
+        transport = self.transports.get(step.call.transport)
+        if transport is not None and not step.replayed and step.actions:
+            await transport.interrupt(step.call)
+        return step
+
+    async def _offer_ended(self, call_id: int, offer_id: int, outcome: str) -> Step:
         record = await self.store.get_by_id(call_id)
         if record is None:
             raise UnknownCall(f"call {call_id} is not known")
         transport = self.transports.get(record.transport)
         render = transport.render if transport else _no_reply
         return await self.ring_ended(
-            record.transport, record.external_id, offer_id, "answered", render
+            record.transport, record.external_id, offer_id, outcome, render
         )
 
     async def start(

@@ -77,8 +77,7 @@ class AgentDesk:
 
     async def decline(self, agent_id: str, offer_id: int) -> None:
         offer = await self._own_offer(agent_id, offer_id)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await self.calls.router.not_answered(conn, offer.id, self.clock.now(), "declined")
+        await self.calls.offer_declined(offer.call_id, offer.id)
 
     async def flag(self, agent_id: str, flag: str) -> Step:
         """One-way audio (单通) or a malicious call, on the agent's current call."""

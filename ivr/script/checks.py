@@ -30,7 +30,8 @@ def check(flow: Flow, source: Source) -> list[Problem]:
     problems += _check_loops(flow, source)
     problems += _check_callbacks(flow, source)
     problems += _check_unused_prompts(flow, source)
-    if flow.on.one_way_audio is None:
+    connects = any(step.kind in ("queue", "extension") for step in flow.steps.values())
+    if connects and flow.on.one_way_audio is None:  # only a call with an agent can be flagged
         problems.append(
             source.problem(
                 ("flow",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -67,7 +68,7 @@ class AgentStore:
             department,
             queues or ["general"],
             role,
-            hash_password(password) if password else None,
+            await asyncio.to_thread(hash_password, password) if password else None,
         )
         return agent(row)
 
@@ -82,7 +83,9 @@ class AgentStore:
     async def update(self, id: str, **fields: Any) -> Agent | None:
         sets = [(k, v) for k, v in fields.items() if k in _EDITABLE and v is not None]
         if fields.get("password"):
-            sets.append(("password_hash", hash_password(fields["password"])))
+            sets.append(
+                ("password_hash", await asyncio.to_thread(hash_password, fields["password"]))
+            )
         if not sets:
             return await self.get(id)
         assignments = ", ".join(f"{k} = ${i + 2}" for i, (k, _) in enumerate(sets))
@@ -107,7 +110,8 @@ class AgentStore:
 
     async def login(self, id: str, password: str, now: datetime) -> str | None:
         stored = await self._pool.fetchval("SELECT password_hash FROM agents WHERE id = $1", id)
-        if not check_password(password, stored):
+        # scrypt is slow on purpose: off the event loop, so logins do not stall calls.
+        if not await asyncio.to_thread(check_password, password, stored):
             return None
         token = secrets.token_urlsafe(32)
         await self._pool.execute(

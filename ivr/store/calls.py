@@ -174,9 +174,7 @@ class CallStore:
         )
 
     async def get_by_id(self, call_id: int) -> CallRecord | None:
-        row = await self._pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM calls WHERE id = $1", call_id
-        )
+        row = await self._pool.fetchrow(f"SELECT {_COLUMNS} FROM calls WHERE id = $1", call_id)
         return None if row is None else _record(row)
 
     async def events(self, call_id: int) -> list[EventRecord]:

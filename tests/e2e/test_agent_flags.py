@@ -105,3 +105,47 @@ async def test_malicious_flag_twice_blocks_the_number(running: Running) -> None:
     transcript, _ = await running.call(["hangup"])
     record, _ = await running.record(transcript.call_sid)
     assert record["disposition"] == "hung_up_in_menu"
+
+
+@dataclass
+class DeclinerThenAnswerer:
+    """a1 declines in the console while their phone rings; a2 answers on their device."""
+
+    running: Running
+    rang: list[str] = field(default_factory=list)
+
+    async def dial(self, target: str, kind: str, timeout: float) -> DialResult:  # noqa: ASYNC109
+        self.rang.append(target)
+        if target == "a2":
+            return DialResult("completed", ring_seconds=3.0, talk_seconds=30.0)
+        offer_id = await self.running.hotline.pool.fetchval(
+            "SELECT id FROM offers WHERE agent_id = 'a1' AND outcome = 'ringing'"
+        )
+        self.running.clock.advance(1)
+        await self.running.hotline.desk.decline("a1", offer_id)
+        await asyncio.Event().wait()  # still ringing, until the redirect moves the call on
+        raise AssertionError("unreachable")
+
+    async def enqueue(self, queue: str) -> QueueResult:
+        raise AssertionError("not used")
+
+
+async def test_a_declined_offer_rings_the_next_agent_at_once(running: Running) -> None:
+    await running.add_agents("a1", "a2")
+    far_end = DeclinerThenAnswerer(running)
+    peer = running.peer(far_end)
+    rest = PeerRest(peer)
+    running.hotline.calls.register(TwilioTransport(rest, running.url))
+
+    transcript = await asyncio.wait_for(
+        peer.call(to="+18005550100", from_=CALLER, caller=ScriptedCaller(["0", "1"])), timeout=30
+    )
+
+    assert far_end.rang == ["a1", "a2"]
+    assert len(rest.redirects) == 1
+    rows = await running.hotline.pool.fetch("SELECT agent_id, outcome FROM offers ORDER BY id")
+    assert [(r["agent_id"], r["outcome"]) for r in rows] == [("a1", "declined"), ("a2", "answered")]
+    record, _ = await running.record(transcript.call_sid)
+    assert record["disposition"] == "answered"
+    a1 = await running.hotline.agents.get("a1")
+    assert a1 is not None and a1.state == "available"  # declined: back in line, not not-ready

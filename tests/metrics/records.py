@@ -124,7 +124,10 @@ async def write(pool: asyncpg.Pool) -> dict[str, int]:
                 department,
                 f"client:{agent}",
             )
-        for name, (started, disposition, caller) in [*CALLS.items(), (OVERFLOW_CALL[0], OVERFLOW_CALL[1:])]:
+        for name, (started, disposition, caller) in [
+            *CALLS.items(),
+            (OVERFLOW_CALL[0], OVERFLOW_CALL[1:]),
+        ]:
             ids[name] = await _call(conn, name, started, disposition, caller)
         await _offers(conn, ids)
         await _waits(conn, ids)

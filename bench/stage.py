@@ -1,0 +1,113 @@
+"""What a benchmark runs against: an embedded PostgreSQL in a temp dir, the flows, agents who
+come back to work after each call, and `ivr serve` processes started as an operator would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+
+from ivr.store import EmbeddedPostgres, create_pool, migrate, start_embedded
+from tests.e2e.processes import Server, free_port, start_server, wait_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.asynccontextmanager
+async def database(workdir: Path) -> AsyncIterator[tuple[EmbeddedPostgres, asyncpg.Pool]]:
+    """A fresh embedded PostgreSQL under `workdir`, migrated; stopped on the way out."""
+    server = await start_embedded(workdir / "db")
+    try:
+        pool = await create_pool(server.dsn)
+        try:
+            await migrate(pool)
+            yield server, pool
+        finally:
+            await pool.close()
+    finally:
+        await server.stop()
+
+
+def bench_flows(workdir: Path) -> Path:
+    """The repo's flows; a caller nobody can take yet is retried every second, not five."""
+    flows = workdir / "flows"
+    shutil.copytree(REPO / "flows", flows)
+    hotline = flows / "hotline.yaml"
+    text = hotline.read_text("utf-8")
+    hotline.write_text(
+        text.replace("      max_wait: 3m\n", "      max_wait: 3m\n      retry: 1s\n")
+    )
+    return flows
+
+
+async def add_available_agents(pool: asyncpg.Pool, n: int, prefix: str = "b") -> list[str]:
+    """`n` agents of the general queue, available, longest idle first in id order."""
+    ids = [f"{prefix}{i:05d}" for i in range(n)]
+    await pool.executemany(
+        """INSERT INTO agents (id, name, device, state, state_since, idle_since)
+           VALUES ($1, $1, 'client:' || $1, 'available', now(), now() - make_interval(secs => $2))
+        """,
+        [(agent_id, float(n - i)) for i, agent_id in enumerate(ids)],
+    )
+    return ids
+
+
+async def back_to_work(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 0.05) -> int:
+    """Agents finish wrap-up (or come back from not-ready) at once, as a busy desk would.
+    Rows a call's transaction holds are skipped this time round. Returns how many returned."""
+    returned = 0
+    while not stop.is_set():
+        status = await pool.execute(
+            """UPDATE agents SET state = 'available', state_since = now(), idle_since = now(),
+                                 call_id = NULL
+               WHERE id IN (SELECT id FROM agents WHERE state IN ('wrap_up', 'not_ready')
+                            FOR UPDATE SKIP LOCKED)"""
+        )
+        returned += int(status.split()[-1])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+    return returned
+
+
+async def hotline(workdir: Path, flows: Path, dsn: str, token: str, name: str) -> Server:
+    """`ivr serve` on a free loopback port, on the database at `dsn`."""
+    env = {"DATABASE_URL": dsn, "TWILIO_AUTH_TOKEN": token}
+    return await start_server(workdir, flows, env, name=name)
+
+
+@contextlib.asynccontextmanager
+async def bare_server(workdir: Path) -> AsyncIterator[str]:
+    """`python -m bench.bare` on a free loopback port; yields its URL."""
+    import aiohttp
+
+    port = free_port()
+    with (workdir / "bare.log").open("wb") as log:
+        process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
+            [sys.executable, "-m", "bench.bare", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def up() -> bool:
+                assert process.poll() is None, "the bare server exited"
+                try:
+                    async with http.get(url + "/healthz") as response:
+                        return response.status == 200
+                except aiohttp.ClientConnectionError:
+                    return False
+
+            await wait_for(up, "the bare server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
