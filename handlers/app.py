@@ -5,10 +5,13 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
+from handlers import openapi
 from handlers.admin.agents import AgentAdminApi
 from handlers.admin.callbacks import CallbackAdminApi
+from handlers.admin.dashboard import Dashboard
 from handlers.admin.routes import AdminApi
 from handlers.agents.routes import AgentConsole
+from handlers.prometheus import PrometheusExport, request_timer
 from handlers.prompts import PromptFiles
 from handlers.runtime import Hotline
 from handlers.twilio import twiml
@@ -53,7 +56,9 @@ async def health(request: web.Request) -> web.Response:
 
 def build_app(hotline: Hotline) -> web.Application:
     settings = hotline.settings
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[edge_errors])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[request_timer, edge_errors]
+    )
     signatures = SignatureCheck(settings.twilio_auth_token, settings.public_url)
     app.add_routes(TwilioWebhooks(hotline.calls, signatures).routes())
     hotline.calls.register(TwilioTransport(hotline.twilio_rest, settings.base_url))
@@ -65,6 +70,9 @@ def build_app(hotline: Hotline) -> web.Application:
     app.add_routes(AdminApi(hotline).routes())
     app.add_routes(AgentAdminApi(hotline).routes())
     app.add_routes(CallbackAdminApi(hotline).routes())
+    app.add_routes(Dashboard(hotline).routes())
+    app.add_routes(PrometheusExport(hotline).routes())
+    app.add_routes(openapi.routes())
     AgentConsole(hotline).install(app)
     app.add_routes(PromptFiles(settings.sounds_root).routes())
     app.add_routes([web.get("/healthz", health)])

@@ -118,7 +118,8 @@ def _split_table(report: Report, metrics: list) -> list[str]:  # type: ignore[ty
     for key in keys:
         cells = []
         for m in metrics:
-            text = cell(report.value(m.name, key))
+            found = report.value(m.name, key)
+            text = "0" if found is None and m.unit == "count" else cell(found)
             mark = {True: " ✓", False: " ✗", None: ""}[report.passed(m.name, key)]
             cells.append(f" {text + mark:>14}")
         rows.append("  " + pad(key or "(all)", width) + "".join(cells))

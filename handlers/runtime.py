@@ -93,4 +93,8 @@ async def open_hotline(
         if settings.twilio_account_sid
         else None
     )
-    yield Hotline(settings, pool, flows, calls, clock, agents, desk, callbacks, rest)
+    try:
+        yield Hotline(settings, pool, flows, calls, clock, agents, desk, callbacks, rest)
+    finally:
+        if rest is not None:
+            await rest.close()

@@ -13,18 +13,24 @@ import structlog
 from aiohttp import web
 
 from handlers.app import build_app
-from handlers.asterisk.ami import AmiSettings
+from handlers.asterisk.ami import AmiClient, AmiSettings
+from handlers.asterisk.callbacks import AsteriskDialer
 from handlers.asterisk.edge import AsteriskEdge, asterisk_edge
 from handlers.runtime import Hotline, open_hotline
 from handlers.settings import Settings
 from handlers.twilio.callbacks import TwilioDialer
+from ivr.callbacks.service import Dialer
 from ivr.callbacks.worker import CallbackWorker
 
 log = structlog.get_logger(__name__)
 
 
 async def serve(settings: Settings) -> None:
-    async with open_hotline(settings) as hotline, _asterisk(hotline), _callbacks(hotline):
+    async with (
+        open_hotline(settings) as hotline,
+        _asterisk(hotline) as edge,
+        _callbacks(hotline, edge.ami),
+    ):
         runner = web.AppRunner(build_app(hotline), access_log=None)
         await runner.setup()
         try:
@@ -36,19 +42,31 @@ async def serve(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def _callbacks(hotline: Hotline) -> AsyncIterator[None]:
-    """Every instance runs a callback worker; jobs are claimed with SKIP LOCKED and a lease."""
-    if hotline.twilio_rest is None:
-        log.warning("callback worker off: set TWILIO_ACCOUNT_SID so callbacks can be placed")
+async def _callbacks(hotline: Hotline, ami: AmiClient | None) -> AsyncIterator[None]:
+    """Every instance runs a callback worker; jobs are claimed with SKIP LOCKED and a lease.
+    Placed with Twilio's REST API, else Asterisk's AMI (Twilio wins when both are set)."""
+    dialer: Dialer
+    if hotline.twilio_rest is not None:
+        dialer = TwilioDialer(hotline.twilio_rest, hotline.settings.base_url, hotline.caller_id)
+        both = " (AMI is configured too: Twilio wins)" if ami is not None else ""
+        log.info(f"callback worker on: placing callbacks with Twilio's REST API{both}")
+    elif ami is not None:
+        dialer = AsteriskDialer(ami, hotline.callbacks, hotline.caller_id)
+        log.info("callback worker on: placing callbacks with Asterisk AMI Originate")
+    else:
+        log.warning(
+            "callback worker off: set TWILIO_ACCOUNT_SID, or IVR_AMI_USERNAME/IVR_AMI_SECRET,"
+            " so callbacks can be placed"
+        )
         yield
         return
-    dialer = TwilioDialer(hotline.twilio_rest, hotline.settings.base_url, hotline.caller_id)
     worker = CallbackWorker(
         hotline.pool,
         hotline.clock,
         hotline.callbacks,
         dialer,
         f"{socket.gethostname()}:{os.getpid()}",
+        interval=float(os.environ.get("IVR_CALLBACK_INTERVAL", "2")),
     )
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
@@ -57,13 +75,17 @@ async def _callbacks(hotline: Hotline) -> AsyncIterator[None]:
     finally:
         stop.set()
         await task
+        if isinstance(dialer, AsteriskDialer):
+            await dialer.close()
 
 
 def _asterisk(hotline: Hotline) -> AbstractAsyncContextManager[AsteriskEdge]:
     """FastAGI on --agi-port (0: off), AMI when IVR_AMI_USERNAME/IVR_AMI_SECRET are set."""
     s = hotline.settings
     ami = AmiSettings(s.ami_host, s.ami_port, s.ami_username, s.ami_secret)
-    return asterisk_edge(hotline.calls, str(s.sounds_root), s.agi_host, s.agi_port, ami)
+    return asterisk_edge(
+        hotline.calls, str(s.sounds_root), s.agi_host, s.agi_port, ami, s.asterisk_trunk
+    )
 
 
 def _announce(hotline: Hotline) -> None:

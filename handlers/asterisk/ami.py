@@ -134,9 +134,11 @@ class AmiClient:
         caller_id: str = "",
         ring_timeout: float = 15.0,
         variables: Mapping[str, str] | None = None,
+        channel_id: str | None = None,
     ) -> OriginateResult:
         """A callback: ring the agent first; when they answer, the dialplan at
-        context,customer dials the customer. Resolves when the agent answers or it fails."""
+        context,customer dials the customer. Resolves when the agent answers or it fails.
+        `channel_id` names the agent's channel (its Uniqueid) before it exists."""
         fields: dict[str, Any] = {
             "Action": "Originate",
             "Channel": agent_device,
@@ -149,6 +151,8 @@ class AmiClient:
         }
         if variables:
             fields["Variable"] = [f"{k}={v}" for k, v in variables.items()]
+        if channel_id:
+            fields["ChannelId"] = channel_id
         wait = ring_timeout + self.settings.action_timeout
         try:
             response = await self.action(fields, timeout=wait)

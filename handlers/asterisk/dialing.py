@@ -14,6 +14,8 @@ from handlers.asterisk.wire import AgiChannel, ChannelHungUp, ProtocolViolation,
 from ivr.script.model import ASTERISK_DEVICE_PATTERN, ExtensionTarget, Flow
 
 _DEVICE = re.compile(ASTERISK_DEVICE_PATTERN)
+_NUMBER = re.compile(r"^\+?[0-9]{1,32}$")  # a customer's number, as [hotline-callback] matches
+_TRUNK = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DEFAULT_TECH = "PJSIP"
 
 # DIALSTATUS → the engine's AgentNoAnswer status (Twilio's words), and an offer's outcome.
@@ -58,12 +60,33 @@ def agent_device(device: str) -> str | None:
     return device if _DEVICE.fullmatch(device) else None
 
 
-async def dial(channel: AgiChannel, device: str, ring_timeout: float) -> DialOutcome:
-    """Ring `device`; ChannelHungUp if the caller left meanwhile (see `outcome_after_hangup`)."""
+def is_number(number: str) -> bool:
+    """A phone number Hotline dials out (and [hotline-callback] matches): +8613800138000."""
+    return _NUMBER.fullmatch(number) is not None
+
+
+def trunk_device(number: str, trunk: str) -> str:
+    """A phone number dialed out through the PJSIP trunk: PJSIP/+8613800138000@trunk."""
+    if not is_number(number):
+        raise ValueError(f"not a phone number to dial: {number!r}")
+    if not _TRUNK.fullmatch(trunk):
+        raise ValueError(f"not a PJSIP endpoint name: {trunk!r}")
+    return f"{DEFAULT_TECH}/{number}@{trunk}"
+
+
+def dial_args(device: str, ring_timeout: float, options: str = "g") -> str:
+    """Dial's arguments: device, the ring timeout in whole seconds, options (`g` at least)."""
     if not _DEVICE.fullmatch(device):
         raise ValueError(f"not an Asterisk dial string: {device!r}")
-    seconds = max(1, math.ceil(ring_timeout))
-    reply = await channel.command(f"EXEC Dial {quote(f'{device},{seconds},g')}", wait=None)
+    return f"{device},{max(1, math.ceil(ring_timeout))},{options}"
+
+
+async def dial(
+    channel: AgiChannel, device: str, ring_timeout: float, options: str = "g"
+) -> DialOutcome:
+    """Ring `device`; ChannelHungUp if the caller left meanwhile (see `outcome_after_hangup`)."""
+    args = dial_args(device, ring_timeout, options)
+    reply = await channel.command(f"EXEC Dial {quote(args)}", wait=None)
     if reply.code != 200:
         raise ProtocolViolation(f"Asterisk refused Dial: {reply.line[:120]!r}")
     if reply.result == "-1":

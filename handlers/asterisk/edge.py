@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import structlog
 
 from handlers.asterisk.ami import AmiClient, AmiSettings
+from handlers.asterisk.callbacks import DEFAULT_TRUNK
 from handlers.asterisk.live import AsteriskTransport
 from handlers.asterisk.server import AgiServer
 from ivr.calls.service import CallService
@@ -30,8 +31,10 @@ async def asterisk_edge(
     agi_host: str,
     agi_port: int,
     ami: AmiSettings,
+    trunk: str = DEFAULT_TRUNK,
 ) -> AsyncIterator[AsteriskEdge]:
-    """`agi_port` 0 leaves FastAGI off; AMI runs when it has a username and a secret."""
+    """`agi_port` 0 leaves FastAGI off; AMI runs when it has a username and a secret;
+    callback legs dial customers through the PJSIP endpoint `trunk`."""
     async with AsyncExitStack() as stack:
         client = AmiClient(ami) if ami.enabled else None
         if client is not None:
@@ -39,7 +42,7 @@ async def asterisk_edge(
             stack.push_async_callback(client.close)
         server = None
         if agi_port:
-            server = AgiServer(calls, sounds_root)
+            server = AgiServer(calls, sounds_root, trunk=trunk)
             await server.start(agi_host, agi_port)
             stack.push_async_callback(server.close)
             calls.register(AsteriskTransport(client, server.live))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import structlog
 
+from handlers.asterisk.callbacks import DEFAULT_TRUNK
 from handlers.asterisk.session import AgiSession, SessionLimits
 from handlers.asterisk.wire import MAX_LINE
 from ivr.calls.service import CallService
@@ -35,8 +36,10 @@ class AgiServer:
         *,
         limits: SessionLimits | None = None,
         max_sessions: int = 2000,
+        trunk: str = DEFAULT_TRUNK,
     ) -> None:
         self.calls = calls
+        self.trunk = trunk  # IVR_ASTERISK_TRUNK: callback legs dial customers through it
         self.sounds_root = str(sounds_root)
         self.limits = limits or SessionLimits()
         self.max_sessions = max_sessions
@@ -79,7 +82,7 @@ class AgiServer:
         try:
             _keepalive(writer)
             await AgiSession(
-                reader, writer, self.calls, self.sounds_root, self.limits, self.live
+                reader, writer, self.calls, self.sounds_root, self.limits, self.live, self.trunk
             ).run()
         finally:
             self._sessions.discard(task)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from handlers.asterisk import callbacks
 from handlers.asterisk.call import AgiCall
 from handlers.asterisk.wire import (
     AgiChannel,
@@ -83,8 +84,10 @@ class AgiSession:
         sounds_root: str,
         limits: SessionLimits = SessionLimits(),
         live: dict[str, str] | None = None,
+        trunk: str = callbacks.DEFAULT_TRUNK,
     ) -> None:
         self.reader = reader
+        self.trunk = trunk  # the PJSIP endpoint callback legs dial customers through
         self.channel = AgiChannel(reader, writer, limits.reply_timeout)
         self.calls = calls
         self.sounds_root = sounds_root
@@ -114,10 +117,27 @@ class AgiSession:
         headers = await read_headers(self.reader, self.limits.headers)
         info = self.info = call_info(headers)
         structlog.contextvars.bind_contextvars(call_id=info.external_id, channel=info.channel)
+        if info.flow == callbacks.PATH and await self._callback_leg():
+            return
         self.live[info.external_id] = info.channel
         call = self.call = AgiCall(self.channel, self.calls, info.external_id, self.sounds_root)
         if await call.start(info.caller, info.called, info.flow):
             await call.run()
+
+    async def _callback_leg(self) -> bool:
+        """`callback` names the callback leg (the Originate set HOTLINE_JOB on the agent's
+        channel) or, without HOTLINE_JOB, the flow of that name: False, run it as a call."""
+        ids = await callbacks.callback_ids(self.channel)
+        if ids is None:
+            return False
+        service = self.calls.callbacks
+        if service is None:
+            log.error("callback leg, but callbacks are not set up: hanging up")
+            return True
+        await callbacks.CallbackLeg(
+            self.channel, service, self.calls.flows, self.sounds_root, self.trunk, *ids
+        ).run()
+        return True
 
     async def _close_record(self, why: str) -> None:
         if self.call is None:

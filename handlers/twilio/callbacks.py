@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import structlog
 from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -17,6 +18,8 @@ from ivr.callbacks.service import CallbackService
 from ivr.routing.model import Agent
 from ivr.script import engine
 from ivr.script.registry import FlowRegistry
+
+log = structlog.get_logger(__name__)
 
 BASE = "/twilio/callback"
 CUSTOMER_RING = 30  # seconds the customer's phone rings before the attempt counts as no answer
@@ -93,6 +96,8 @@ class TwilioCallbackHooks:
         if loaded is not None and entry is not None:
             for say in engine.whisper(loaded.flow, entry):
                 response.say(say.text, language=say.language, **_voice(say.voice))
+        else:  # connected all the same: silence is better than losing the callback
+            log.error("no callback script", flow=job.flow, reason=job.reason, job=job_id)
         return _twiml(response)
 
     async def dialed(self, request: web.Request) -> web.Response:

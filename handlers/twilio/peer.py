@@ -313,7 +313,7 @@ async def _ringing(
             order.cancel()
             return ring.result(), fetch
         got = order.result()
-        if got is HANG_UP:
+        if not isinstance(got, Fetch):  # HANG_UP
             ring.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ring
@@ -342,7 +342,7 @@ async def _run_call(ctx: CallContext, fetch: Fetch, orders: asyncio.Queue[Fetch 
             with contextlib.suppress(asyncio.CancelledError):
                 await document
             got = order.result()
-            if got is HANG_UP:
+            if not isinstance(got, Fetch):  # HANG_UP
                 ctx.step("hangup", by="rest")
                 ctx.call_status = "completed"
                 return "completed"

@@ -28,8 +28,11 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):
 
 class TwilioRest:
     def __init__(self, account_sid: str, auth_token: str, api_base: str | None = None) -> None:
-        http = _RebasedHttpClient(api_base) if api_base else AsyncTwilioHttpClient()
-        self._client = Client(account_sid, auth_token, http_client=http)
+        self._http = _RebasedHttpClient(api_base) if api_base else AsyncTwilioHttpClient()
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+
+    async def close(self) -> None:
+        await self._http.close()
 
     async def redirect(self, call_sid: str, url: str) -> object:
         """Make a live call leave what it is doing and fetch `url`."""

@@ -85,9 +85,10 @@ class CallbackService:
             await jobs.release(conn, job_id)
         log.info("callback agent unavailable", job=job_id, attempt=n, status=status)
 
-    async def customer_answered(self, job_id: int, n: int) -> Callback:
-        """The customer picked up: the promise is kept (the agent is being connected)."""
-        now = self.clock.now()
+    async def customer_answered(self, job_id: int, n: int, at: datetime | None = None) -> Callback:
+        """The customer picked up: the promise is kept (the agent is being connected). `at`:
+        when, for a transport that learns it only afterwards (Asterisk's ANSWEREDTIME)."""
+        now = at or self.clock.now()
         async with self.pool.acquire() as conn, conn.transaction():
             await jobs.update_attempt(
                 conn, job_id, n, customer_answered_at=now, outcome="connected"

@@ -24,6 +24,8 @@ from ivr.store import routing as db
 
 log = structlog.get_logger(__name__)
 
+TICK_LIMIT = 10  # jobs one tick claims: small, so several instances share a burst
+
 
 class CallbackWorker:
     def __init__(
@@ -42,7 +44,7 @@ class CallbackWorker:
         self.name = name
         self.interval = interval
 
-    async def tick(self, limit: int = 10) -> int:
+    async def tick(self, limit: int = TICK_LIMIT) -> int:
         """Claim due jobs and place an attempt for each; returns how many were placed."""
         policy = self.service.policy
         claimed = await jobs.claim_due(self.pool, self.clock.now(), self.name, policy.lease, limit)
@@ -106,7 +108,8 @@ class CallbackWorker:
         async with self._listening(wake):
             while not stop.is_set():
                 try:
-                    await self.tick()
+                    while await self.tick() == TICK_LIMIT and not stop.is_set():
+                        pass  # a full batch: more may be due right now
                 except (OSError, asyncpg.PostgresError):
                     log.exception("callback worker tick failed")
                 wake.clear()

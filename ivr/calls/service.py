@@ -176,7 +176,9 @@ class CallService:
 
         # Only a dialed number needs the agents' extensions, and it is read before the call's
         # lock is taken: a second pool connection inside the lock could starve the pool.
-        known = await self.directory() if self.directory and isinstance(event, ev.Digits) else {}
+        # An extension has 2 digits or more (flow model), so a single key needs no look-up.
+        dialed = isinstance(event, ev.Digits) and len(event.digits) > 1
+        known = await self.directory() if self.directory and dialed else {}
 
         async def body(ctx: _Ctx) -> _Outcome:
             state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, known)

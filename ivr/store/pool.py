@@ -19,8 +19,16 @@ async def register_json_codecs(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typename, encoder=_dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection goes back to the pool: asyncpg has already rolled back
+    any open transaction and dropped its listeners. Our code sets no session state (no SET, no
+    cursors, only transaction-scoped advisory locks, and every LISTEN is paired with its
+    UNLISTEN), so the default reset (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`) would be one more round trip per query for nothing: 1 in 6 of a call's."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose every connection has the json codecs (`init` runs once per connection)."""
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=register_json_codecs
+        dsn, min_size=min_size, max_size=max_size, init=register_json_codecs, reset=_keep_session
     )

@@ -70,5 +70,8 @@ class Desk:
     caller_hangs_up: bool = False  # after the talk the caller, not the callee, hangs up
     hold: bool = False  # an answered call lasts until `release` (the tests redirect meanwhile)
     rang: list[tuple[str, int]] = field(default_factory=list)  # (device, ring timeout)
+    # What each answering callee heard from Dial's U() Gosub ([hotline-whisper] plays the
+    # HOTLINE_WHISPER it inherited from the caller's channel).
+    whispered: list[str] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)

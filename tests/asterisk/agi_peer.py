@@ -8,8 +8,10 @@ command gets Asterisk's reply shapes:
   a file it cannot open: `200 result=-1 endpos=0` (the channel lives on).
 - GET DATA f ms max: `200 result=123`, `200 result=4 (timeout)`, `200 result= (timeout)`.
 - WAIT FOR DIGIT ms: `200 result=<ASCII>`, `200 result=0` on timeout.
-- EXEC Dial "dev,secs,g": `200 result=0`, DIALSTATUS/DIALEDTIME/ANSWEREDTIME set; EXEC Wait.
-- GET VARIABLE v: `200 result=1 (value)` or `200 result=0`; SET VARIABLE, CHANNEL STATUS, NOOP.
+- EXEC Dial "dev,secs,g": `200 result=0`, DIALSTATUS/DIALEDTIME/ANSWEREDTIME set; with
+  `U(ctx^s^1)` the answering callee runs the whisper Gosub (Desk.whispered); EXEC Wait.
+- GET VARIABLE v: `200 result=1 (value)` or `200 result=0`; SET VARIABLE (`__NAME`: NAME,
+  inherited by the channels it dials), CHANNEL STATUS, NOOP.
 - `510 Invalid or unknown command`; wrong arguments: `520-Invalid command syntax.  Proper usage
   follows:` … `520 End of proper usage.`
 - The caller hanging up mid-command: `200 result=-1`, then an unprompted `HANGUP` line; from then
@@ -59,6 +61,7 @@ class Channel:
     dnid: str = "+18005550100"
     language: str = "zh"
     variables: dict[str, str] = field(default_factory=dict)
+    inherited: set[str] = field(default_factory=set)  # set as __NAME: a dialed channel has it
     redirect_to: tuple[str, str] | None = None  # (context, exten) an AMI Redirect set
 
     def __post_init__(self) -> None:
@@ -307,10 +310,10 @@ class _Session:
             self.peer.clock.advance(float(options or 0))
             return ["200 result=0"]
         if app == "dial":
-            return await self._dial(*options.split(",")[:2])
+            return await self._dial(*options.split(",")[:3])
         return ["200 result=-2"]  # no such application
 
-    async def _dial(self, device: str, seconds: str) -> list[str]:
+    async def _dial(self, device: str, seconds: str, flags: str = "") -> list[str]:
         desk, ring_timeout = self.peer.desk, int(seconds)
         desk.rang.append((device, ring_timeout))
         after = desk.answers_after.get(device)
@@ -323,6 +326,9 @@ class _Session:
             variables.update(DIALSTATUS="NOANSWER", DIALEDTIME=str(ring_timeout))
             return ["200 result=0"]
         self.peer.clock.advance(after)
+        if "U(" in flags:  # the callee's Gosub, with the variables it inherited
+            inherited = {k: v for k, v in variables.items() if k in self.channel.inherited}
+            desk.whispered.append(inherited.get("HOTLINE_WHISPER", ""))
         desk.connected.set()
         talk = desk.talk
         if desk.hold:  # until the test redirects the caller (or lets go)
@@ -346,7 +352,10 @@ class _Session:
         return ["200 result=0"] if value is None else [f"200 result=1 ({value})"]
 
     async def _set_variable(self, args: list[str]) -> list[str]:
-        self.channel.variables[args[2]] = args[3]
+        name = args[2].lstrip("_")  # _NAME/__NAME: NAME, inherited by dialed channels
+        if name != args[2]:
+            self.channel.inherited.add(name)
+        self.channel.variables[name] = args[3]
         return ["200 result=1"]
 
     async def _channel_status(self, args: list[str]) -> list[str]:

@@ -132,7 +132,10 @@ class AmiPeer:
                     "Application": "",
                     "Data": "",
                     "Reason": self.originate_reason,
-                    "Uniqueid": "1767603700.7" if answered else "<null>",
+                    # The Uniqueid the Originate asked for (ChannelId), else Asterisk's own.
+                    "Uniqueid": str(action.get("ChannelId", "1767603700.7"))
+                    if answered
+                    else "<null>",
                     "CallerIDNum": str(action.get("CallerID", "")),
                     "CallerIDName": "<unknown>",
                 }

@@ -76,7 +76,8 @@ class Running:
 async def running(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Running]:
     flows_dir = tmp_path / "flows"
     flows_dir.mkdir()
-    shutil.copy(REPO / "flows" / "hotline.yaml", flows_dir / "hotline.yaml")
+    for name in ("hotline.yaml", "callback.yaml"):
+        shutil.copy(REPO / "flows" / name, flows_dir / name)
     settings = Settings(
         data_dir=tmp_path, flows_dir=flows_dir, twilio_auth_token=TOKEN, admin_token=ADMIN
     )

@@ -28,7 +28,8 @@ URL) and the Caller who answers (the agent's side).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import base64
+import binascii
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -38,7 +39,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -257,7 +258,7 @@ class FakeTwilio:
             path=request.path,
             form=tuple((k, str(v)) for k, v in form.items()),
             headers=dict(request.headers),
-            user=_basic_user(request),
+            user=(_basic_auth(request) or (None, None))[0],
             status=0,
         )
         try:
@@ -369,16 +370,8 @@ class FakeTwilio:
         return web.json_response(self.resource(self._placed(request).order.sid))
 
     def _authorize(self, request: web.Request) -> None:
-        header = request.headers.get("Authorization", "")
-        try:
-            auth = BasicAuth.decode(header)
-        except ValueError:
-            auth = None
-        if (
-            auth is None
-            or auth.login != self.account_sid
-            or auth.password != self.auth_token
-            or request.match_info["account"] != self.account_sid
+        if _basic_auth(request) != (self.account_sid, self.auth_token) or (
+            request.match_info["account"] != self.account_sid
         ):
             raise ApiError(
                 401, 20003, "Authenticate", detail="Your AccountSid or AuthToken was incorrect."
@@ -423,10 +416,16 @@ def _check_url(url: str, name: str) -> None:
         raise ApiError(400, 21205, f"{name} is not a valid URL: {url}")
 
 
-def _basic_user(request: web.Request) -> str | None:
-    with contextlib.suppress(ValueError):
-        return BasicAuth.decode(request.headers.get("Authorization", "")).login
-    return None
+def _basic_auth(request: web.Request) -> tuple[str, str] | None:
+    """(user, password) of a basic Authorization header (aiohttp's BasicAuth is deprecated)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if colon else None
 
 
 def _not_found_error(path: str) -> ApiError:

@@ -1,0 +1,254 @@
+"""The JSON the admin and agent APIs answer with, as pydantic models — for the OpenAPI
+description only (`handlers/openapi.py`); the handlers build these shapes in their views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Error(Doc):
+    error: str = Field(description="What was wrong, for a person")
+
+
+class Ok(Doc):
+    ok: bool
+
+
+class AgentView(Doc):
+    id: str
+    name: str
+    extension: str | None
+    department: str
+    queues: list[str]
+    role: str
+    state: str = Field(description="offline, available, not_ready, ringing, on_call, wrap_up")
+    state_since: datetime
+
+
+class AdminAgent(AgentView):
+    device: str
+    idle_since: datetime | None
+    call_id: int | None
+
+
+class CaseView(Doc):
+    id: int
+    customer: str
+    owner: str
+    owner_name: str
+    kind: str | None = Field(description="complaint, repair, inquiry, suggestion, query")
+    status: str = Field(description="open, escalated, resolved")
+    escalated_to: str | None
+    rejections: int
+    compensation: bool
+    notes: str
+    opened_at: datetime
+    answered_at: datetime | None
+    closed_at: datetime | None
+
+
+class OfferView(Doc):
+    id: int
+    call_id: int
+    caller: str
+    reason: str = Field(description="owner: their own customer; queue: the next in line")
+    ring_started_at: datetime
+    ring_timeout: float
+    ring_period: float
+    rings: int
+    caller_cases: list[CaseView]
+
+
+class AgentCall(Doc):
+    id: int
+    caller: str
+    started_at: datetime
+    ended_at: datetime | None
+    case: CaseView | None
+
+
+class Me(Doc):
+    agent: AgentView
+    offer: OfferView | None
+    call: AgentCall | None
+    cases: list[CaseView]
+    server_now: datetime
+    case: CaseView | None = Field(None, description="after a wrap-up: the case as saved")
+
+
+class AgentLogin(Doc):
+    token: str = Field(description="Bearer token (also set as the session cookie)")
+    agent: AgentView
+
+
+class CallEvent(Doc):
+    at: datetime
+    kind: str
+    data: dict[str, Any]
+
+
+class FlowStamp(Doc):
+    name: str
+    version: str
+    hash: str
+
+
+class CallRecordView(Doc):
+    transport: str
+    external_id: str
+    caller: str
+    called: str
+    flow: FlowStamp
+    started_at: datetime
+    ended_at: datetime | None
+    disposition: str | None
+    events: list[CallEvent]
+
+
+class FlowView(Doc):
+    flow: str
+    version: str
+    hash: str
+    file: str | None
+    numbers: list[str]
+
+
+class BlockedNumber(Doc):
+    number: str
+    flags: int
+    blocked_at: datetime | None
+    lifted_at: datetime | None
+    lifted_by: str | None
+
+
+class CallbackJob(Doc):
+    id: int
+    customer: str
+    reason: str
+    owner: str | None
+    case_id: int | None
+    origin_call_id: int | None
+    flow: str
+    created_at: datetime
+    due_at: datetime
+    deadline: datetime
+    state: str = Field(description="pending, running, completed, unreachable, closed")
+    attempts: int
+    claimed_by: str | None
+    lease_until: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    notes: str
+    on_time: bool | None
+
+
+class CallbackDetail(CallbackJob):
+    attempts_made: list[dict[str, Any]]
+
+
+class AdminLogin(Doc):
+    token: str = Field(max_length=512, description="The admin token")
+
+
+class MetricCell(Doc):
+    value: float | None = Field(description="numerator / denominator (a count: numerator)")
+    numerator: float
+    denominator: float | None
+    pass_: bool | None = Field(alias="pass", description="the manual's target met (null: none)")
+
+
+class MetricInfo(Doc):
+    label: str
+    unit: str = Field(description="ratio, seconds, count or number")
+    definition: str
+    target: str | None
+    options: dict[str, float]
+    splits: bool = Field(description="the metric has a value per key of `by`")
+
+
+class ReportSection(Doc):
+    name: str
+    title: str
+    metrics: list[str]
+
+
+class ReportRow(Doc):
+    key: str | None = Field(description="null: the total row")
+    values: dict[str, MetricCell]
+
+
+class Report(Doc):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    tz: str
+    by: str | None
+    metrics: dict[str, MetricInfo]
+    sections: list[ReportSection]
+    rows: list[ReportRow]
+
+
+class LiveRatio(Doc):
+    value: float | None
+    numerator: float
+    denominator: float | None
+
+
+class LiveCalls(Doc):
+    in_ivr: int
+    waiting: int
+    with_agent: int
+
+
+class LiveNumbers(Doc):
+    at: datetime
+    today: dict[str, datetime]
+    tz: str
+    calls: LiveCalls
+    longest_wait: float | None
+    agents: dict[str, int]
+    three_ring_rate: LiveRatio
+    service_level: LiveRatio
+
+
+class Trend(Doc):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    every: str
+    periods: list[datetime]
+    series: dict[str, list[float | None]]
+    labels: dict[str, str]
+
+
+class DepartmentCallbackRate(Doc):
+    department: str
+    callbacks_scheduled: float
+    callbacks_completed: float
+    callback_completion_rate: float | None
+
+
+class CallbackRate(Doc):
+    year: int
+    tz: str
+    departments: list[DepartmentCallbackRate]
+
+
+class CallRow(Doc):
+    id: int
+    transport: str
+    external_id: str
+    caller: str
+    started_at: datetime
+    ended_at: datetime | None
+    disposition: str | None
+    agent: str | None
+
+
+class CallList(Doc):
+    calls: list[CallRow]
