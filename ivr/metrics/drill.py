@@ -95,7 +95,7 @@ async def trend(
     return {
         "every": every,
         "periods": [p.isoformat() for p in periods],
-        "series": {m.name: [_value(by.get((m.name, p))) for p in periods] for m in metrics},
+        "series": {m.name: [_value(by.get((m.name, p)), m) for p in periods] for m in metrics},
         "labels": {m.name: m.label for m in metrics},
     }
 

@@ -114,8 +114,9 @@ async def record_counts(pool: asyncpg.Pool, now: datetime) -> RecordCounts:
         pool.fetchrow(_NOW),
         pool.fetch(
             "SELECT coalesce(disposition, 'in_progress') AS k, count(*) AS n FROM calls "
-            "WHERE started_at >= $1 GROUP BY 1",
+            "WHERE started_at >= $1 AND started_at <= $2 GROUP BY 1",
             since,
+            now,
         ),
         pool.fetch(
             "SELECT queue, count(*) AS n, min(entered_at) AS oldest FROM queue_waits "
@@ -123,12 +124,14 @@ async def record_counts(pool: asyncpg.Pool, now: datetime) -> RecordCounts:
         ),
         pool.fetch(
             "SELECT coalesce(outcome, 'waiting') AS k, count(*) AS n FROM queue_waits "
-            "WHERE entered_at >= $1 GROUP BY 1",
+            "WHERE entered_at >= $1 AND entered_at <= $2 GROUP BY 1",
             since,
+            now,
         ),
         pool.fetch(
-            "SELECT outcome AS k, count(*) AS n FROM offers WHERE ring_started_at >= $1 GROUP BY 1",
+            "SELECT outcome AS k, count(*) AS n FROM offers WHERE ring_started_at >= $1 AND ring_started_at <= $2 GROUP BY 1",
             since,
+            now,
         ),
         pool.fetch("SELECT state AS k, count(*) AS n FROM callbacks GROUP BY 1"),
         pool.fetch("SELECT state AS k, count(*) AS n FROM agents GROUP BY 1"),
