@@ -74,13 +74,37 @@ class AgentCall(Doc):
     case: CaseView | None
 
 
+class AgentCallback(Doc):
+    id: int
+    customer: str
+    reason: str = Field(
+        description="one_way_audio, follow_up, complaint_reply, proactive, queue_overflow"
+    )
+    case_id: int | None
+    created_at: datetime
+    due_at: datetime
+    deadline: datetime
+    state: str = Field(description="pending, running, completed, unreachable, closed")
+    attempts: int
+    outcome: str | None
+    notes: str
+    status: str = Field(
+        description="against the server's clock: upcoming, due, overdue (past its deadline), "
+        "calling (an attempt is under way)"
+    )
+
+
 class Me(Doc):
     agent: AgentView
     offer: OfferView | None
     call: AgentCall | None
     cases: list[CaseView]
+    callbacks: list[AgentCallback] = Field(description="the agent's open ones, soonest due first")
     server_now: datetime
     case: CaseView | None = Field(None, description="after a wrap-up: the case as saved")
+    callback: AgentCallback | None = Field(
+        None, description="after a callback action: the callback as saved"
+    )
 
 
 class AgentLogin(Doc):

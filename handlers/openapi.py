@@ -266,6 +266,43 @@ OPERATIONS = [
         errors=(400, 401, 403, 404),
         tag="agent",
     ),
+    Op(
+        "get",
+        "/agent/api/callbacks",
+        "The agent's open callbacks, soonest due first, marked due or overdue",
+        AGENT,
+        (m.AgentCallback,),
+        tag="agent",
+    ),
+    Op(
+        "post",
+        "/agent/api/callbacks/{id}/run",
+        "Run the callback now",
+        AGENT,
+        m.Me,
+        errors=(401, 404, 409),
+        tag="agent",
+    ),
+    Op(
+        "post",
+        "/agent/api/callbacks/{id}/reschedule",
+        "Move it to the time the customer agreed (future, within 30 days)",
+        AGENT,
+        m.Me,
+        agent_schema.Reschedule,
+        errors=(400, 401, 404, 409),
+        tag="agent",
+    ),
+    Op(
+        "post",
+        "/agent/api/callbacks/{id}/close",
+        "Close it without calling, with an outcome",
+        AGENT,
+        m.Me,
+        agent_schema.CloseCallback,
+        errors=(400, 401, 404, 409),
+        tag="agent",
+    ),
 ]
 
 SECURITY_SCHEMES = {

@@ -19,7 +19,6 @@ from aiohttp import web
 
 from handlers.admin import session
 from handlers.admin.auth import require_admin
-from handlers.agents.schema import json_error
 from handlers.runtime import Hotline
 from ivr.metrics.drill import callback_rate_by_department, calls_in, trend
 from ivr.metrics.live import live_numbers
@@ -191,6 +190,12 @@ class Dashboard:
         if not text.isdigit() or not low <= int(text) <= high:
             raise json_error(web.HTTPBadRequest, f"{name}: a whole number {low}–{high}")
         return int(text)
+
+
+def json_error(status: type[web.HTTPException], message: str) -> web.HTTPException:
+    return status(
+        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
+    )
 
 
 def _json(data: Any) -> web.Response:

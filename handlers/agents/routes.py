@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 
 from handlers.agents import auth, schema
 from handlers.agents.push import AgentPush, Inbox
-from handlers.agents.views import agent_json, case_json, me_json
+from handlers.agents.views import agent_json, callback_json, callbacks_json, case_json, me_json
 from handlers.runtime import Hotline
 from ivr.routing.desk import WrapUp
 from ivr.store.console import agent_names
@@ -58,6 +58,10 @@ class AgentConsole:
             web.post(f"{API}/wrapup", self.wrap_up),
             web.get(f"{API}/cases", self.cases),
             web.post(f"{API}/cases/{_ID}/transfer", self.transfer),
+            web.get(f"{API}/callbacks", self.callbacks),
+            web.post(f"{API}/callbacks/{_ID}/run", self.run_callback),
+            web.post(f"{API}/callbacks/{_ID}/reschedule", self.reschedule_callback),
+            web.post(f"{API}/callbacks/{_ID}/close", self.close_callback),
             web.get("/agent/ws", self.socket),
         ]
 
@@ -140,6 +144,41 @@ class AgentConsole:
         body = await schema.parse(request, schema.Transfer)
         case = await self.desk.transfer(session.agent, int(request.match_info["id"]), body.to)
         return web.json_response(await self._case(case))
+
+    # --- callbacks (the service checks the job is the agent's: another agent's is a 404) ------
+
+    async def callbacks(self, request: web.Request) -> web.Response:
+        session = await auth.require_agent(request, self.hotline)
+        return web.json_response(await callbacks_json(self.hotline, session.agent))
+
+    async def run_callback(self, request: web.Request) -> web.Response:
+        """Due now: a worker places it at its next look (at once, woken by the service)."""
+        session = await auth.require_agent(request, self.hotline)
+        job = await self.hotline.callbacks.run_now(session.agent, int(request.match_info["id"]))
+        return await self._me(session, callback=callback_json(job, self.hotline.clock.now()))
+
+    async def reschedule_callback(self, request: web.Request) -> web.Response:
+        """To the time the customer agreed (its deadline moves with it if it would fall before)."""
+        session = await auth.require_agent(request, self.hotline)
+        body = await schema.parse(request, schema.Reschedule)
+        now = self.hotline.clock.now()
+        if body.due_at <= now:
+            raise schema.json_error(web.HTTPBadRequest, "due_at must be in the future")
+        if body.due_at > now + schema.RESCHEDULE_WITHIN:
+            days = schema.RESCHEDULE_WITHIN.days
+            raise schema.json_error(web.HTTPBadRequest, f"due_at must be within {days} days")
+        job = await self.hotline.callbacks.reschedule(
+            session.agent, int(request.match_info["id"]), body.due_at
+        )
+        return await self._me(session, callback=callback_json(job, now))
+
+    async def close_callback(self, request: web.Request) -> web.Response:
+        session = await auth.require_agent(request, self.hotline)
+        body = await schema.parse(request, schema.CloseCallback)
+        job = await self.hotline.callbacks.close(
+            session.agent, int(request.match_info["id"]), body.outcome, body.notes
+        )
+        return await self._me(session, callback=callback_json(job, self.hotline.clock.now()))
 
     async def _case(self, case: Any) -> dict[str, Any]:
         return case_json(case, await agent_names(self.hotline.pool, [case.owner]))

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Literal, TypeVar
+from datetime import timedelta
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+)
 
 AGENT_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 NOTES_MAX = 2000
@@ -41,6 +50,34 @@ class WrapUpForm(Body):
 
 class Transfer(Body):
     to: str = Field(pattern=AGENT_ID)
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+RESCHEDULE_WITHIN = timedelta(days=30)  # how far ahead an agent may move a callback
+# How an agent may close a callback without placing it (the worker's own end: connected,
+# unreachable).
+CloseOutcome = Literal["resolved_by_other_means", "customer_declined", "wrong_number", "duplicate"]
+CLOSE_OUTCOMES: tuple[str, ...] = get_args(CloseOutcome)
+
+
+def _iso_text(value: Any) -> Any:
+    """A date-time as ISO 8601 text only (not a number of seconds)."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("must be an ISO 8601 date-time with its offset (2026-01-05T15:30+08:00)")
+    return value
+
+
+class Reschedule(Body):
+    """The time the customer agreed, with its UTC offset: in the future and within 30 days by
+    the server's clock (RESCHEDULE_WITHIN; the handler checks both)."""
+
+    due_at: Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+
+class CloseCallback(Body):
+    outcome: CloseOutcome
+    notes: str = Field("", max_length=NOTES_MAX)
 
 
 def json_error(status: type[web.HTTPException], message: str) -> web.HTTPException:

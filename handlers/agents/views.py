@@ -1,4 +1,5 @@
-"""What the console shows, as JSON: the agent, their ringing offer, their call, their cases."""
+"""What the console shows, as JSON: the agent, their ringing offer, their call, their cases,
+their open callbacks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from handlers.runtime import Hotline
+from ivr.callbacks.model import Callback
 from ivr.routing.model import Agent, Case, Offer
+from ivr.store import callbacks as callback_jobs
 from ivr.store import console
 
 _AGENT_FIELDS = ("id", "name", "extension", "department", "queues", "role", "state", "state_since")
@@ -77,5 +80,38 @@ async def me_json(hotline: Hotline, agent: Agent) -> dict[str, Any]:
         "offer": await offer_json(hotline, offer) if offer else None,
         "call": await call_json(hotline, fresh),
         "cases": await cases_json(hotline, await hotline.desk.cases(fresh)),
+        "callbacks": await callbacks_json(hotline, fresh),
         "server_now": hotline.clock.now().isoformat(),
     }
+
+
+_CALLBACK_FIELDS = ("id", "customer", "reason", "case_id", "created_at", "due_at", "deadline")
+
+
+def callback_status(job: Callback, now: datetime) -> str:
+    """`calling` (an attempt is under way), `overdue` (past its deadline: the promise is being
+    broken), `due` (its time has come) or `upcoming`."""
+    if job.state == "running":
+        return "calling"
+    if now > job.deadline:
+        return "overdue"
+    return "due" if now >= job.due_at else "upcoming"
+
+
+def callback_json(job: Callback, now: datetime) -> dict[str, Any]:
+    data = {k: _json(getattr(job, k)) for k in _CALLBACK_FIELDS}
+    data.update(
+        state=job.state,
+        attempts=job.attempts,
+        outcome=job.outcome,
+        notes=job.notes,
+        status=callback_status(job, now),
+    )
+    return data
+
+
+async def callbacks_json(hotline: Hotline, agent: Agent) -> list[dict[str, Any]]:
+    """The agent's open callbacks, the soonest due first, marked against the server's clock."""
+    jobs = await callback_jobs.listing(hotline.pool, owner=agent.id, open_only=True)
+    now = hotline.clock.now()
+    return [callback_json(job, now) for job in jobs]

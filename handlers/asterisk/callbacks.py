@@ -95,7 +95,7 @@ class AsteriskDialer:
         return channel_id
 
     async def settled(self) -> None:
-        """Until every Originate sent so far has its OriginateResponse (tests, shutdown)."""
+        """Until every Originate sent so far has its OriginateResponse (tests)."""
         while self._ringing:
             await asyncio.gather(*self._ringing, return_exceptions=True)
 

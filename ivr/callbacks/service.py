@@ -160,6 +160,8 @@ class CallbackService:
                 job.id,
                 due_at,
             )
+            # Workers wake at commit (run now: placed at once, not at their next tick).
+            await conn.execute("SELECT pg_notify($1, $2)", jobs.CHANNEL, str(job.id))
         updated = await jobs.get(self.pool, job_id)
         assert updated is not None
         return updated
@@ -183,6 +185,9 @@ class CallbackService:
             raise NotFound(f"no callback {job_id}")
         if job.state not in ("pending", "running"):
             raise Conflict(f"the callback is {job.state}")
+        if job.state == "running" and job.lease_until and job.lease_until > self.clock.now():
+            # An attempt is under way: moving or closing it now could run it twice at once.
+            raise Conflict("the callback is being placed now: wait for this attempt to end")
         return job
 
     async def _running(self, conn: Any, job_id: int) -> Callback:

@@ -9,7 +9,7 @@ CALLBACKS = Source(
     "callbacks",
     """SELECT b.created_at AS t, b.owner AS agent, a.department, b.reason, b.state, b.attempts,
               b.completed_at <= b.deadline AS on_time,
-              extract(epoch FROM b.completed_at - b.created_at)::float8 AS to_callback
+              date_part('epoch', b.completed_at - b.created_at) AS to_callback
        FROM callbacks b LEFT JOIN agents a ON a.id = b.owner
        WHERE b.created_at >= $1 AND b.created_at < $2""",
     ("agent", "department", "reason"),

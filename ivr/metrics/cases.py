@@ -38,7 +38,8 @@ COMPLAINTS = Source(
        FROM case_events e JOIN cases k ON k.id = e.case_id
        LEFT JOIN agents a ON a.id = k.owner
        WHERE e.kind = 'wrapped_up' AND e.data ->> 'case_kind' = 'complaint'
-         AND e.at >= $1 AND e.at < $2""",
+         AND e.at >= $1 AND e.at < $2
+       OFFSET 0""",  # a fence: each contact's `repeat` is worked out once, not per aggregate
     ("agent", "department"),
 )
 

@@ -129,7 +129,8 @@ async def record_counts(pool: asyncpg.Pool, now: datetime) -> RecordCounts:
             now,
         ),
         pool.fetch(
-            "SELECT outcome AS k, count(*) AS n FROM offers WHERE ring_started_at >= $1 AND ring_started_at <= $2 GROUP BY 1",
+            "SELECT outcome AS k, count(*) AS n FROM offers "
+            "WHERE ring_started_at >= $1 AND ring_started_at <= $2 GROUP BY 1",
             since,
             now,
         ),

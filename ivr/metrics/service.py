@@ -22,7 +22,7 @@ OFFERS = Source(
 QUEUE_WAITS = Source(
     "queue_waits",
     """SELECT w.entered_at AS t, w.queue, w.outcome,
-              extract(epoch FROM w.left_at - w.entered_at)::float8 AS waited
+              date_part('epoch', w.left_at - w.entered_at) AS waited
        FROM queue_waits w
        WHERE w.entered_at >= $1 AND w.entered_at < $2""",
     ("queue",),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from tests.asterisk.agi_parties import Desk
 from tests.asterisk.agi_peer import AgiPeer, Channel, Transcript
 from tests.asterisk.ami_peer import AmiPeer
 from tests.asterisk.test_ami import settings
-from tests.e2e.conftest import REPO, Running, running  # noqa: F401 — the fixture, reused
+from tests.e2e.conftest import Running, running  # noqa: F401 — the fixture, reused
 from tests.e2e.test_routing_calls import agent_state
 
 CUSTOMER = "+8613800138000"
@@ -107,9 +106,7 @@ async def rig_factory(running: Running) -> AsyncIterator[Callable[..., Any]]:  #
         opened: list[Rig] = dataclasses.field(default_factory=list)
 
         async def __call__(self, **ami_settings: Any) -> Rig:
-            hotline = running.hotline
-            shutil.copy(REPO / "flows" / "callback.yaml", running.flows_dir / "callback.yaml")
-            await hotline.flows.reload()
+            hotline = running.hotline  # with flows/callback.yaml
             agi = AgiServer(hotline.calls, hotline.settings.sounds_root, trunk=TRUNK)
             await agi.start("127.0.0.1", 0)
             ami = AmiPeer()

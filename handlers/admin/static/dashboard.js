@@ -30,6 +30,9 @@ function query(extra = {}) {
   return q.toString();
 }
 
+// Times as the report's time zone sees them (the server's default when none is chosen).
+const localTime = (iso) => new Date(iso).toLocaleString("zh-CN", state.zone ? { timeZone: state.zone } : {});
+
 const percent = (v) => (v === null || v === undefined ? "n/a" : `${(v * 100).toFixed(1)}%`);
 
 function formatValue(cell, unit) {
@@ -82,7 +85,8 @@ async function refreshLive() {
   set("longest_wait", live.longest_wait === null ? "" : `(${Math.round(live.longest_wait)} s)`);
   set("three_ring_rate", percent(live.three_ring_rate.value));
   set("service_level", percent(live.service_level.value));
-  $("#live-at").textContent = new Date(live.at).toLocaleTimeString();
+  state.zone = live.tz;
+  $("#live-at").textContent = localTime(live.at);
   const states = $("#agent-states");
   states.replaceChildren(...Object.entries(live.agents).sort().map(([s, n]) => {
     const li = document.createElement("li");
@@ -96,6 +100,7 @@ async function refreshLive() {
 
 function renderTargets(report) {
   const total = report.rows[0].values;
+  state.zone = report.tz;
   $("#report-range").textContent = `${report.from.slice(0, 10)} – ${report.to.slice(0, 10)} ${report.tz}`;
   $("#target-list").replaceChildren(...TARGET_METRICS.map((name) => {
     const meta = report.metrics[name];
@@ -147,7 +152,7 @@ function renderTrend(trend) {
   const labels = trend.periods.map((p) => p.slice(5, 10));
   const rate = (name, color) => ({
     label: trend.labels[name], data: trend.series[name].map((v) => (v === null ? null : v * 100)),
-    borderColor: color, backgroundColor: color, spanGaps: true, tension: 0.2,
+    borderColor: color, backgroundColor: color, spanGaps: true, tension: 0,
   });
   chart("rates-chart", {
     type: "line",
@@ -186,7 +191,7 @@ async function loadCalls() {
   $("#calls-table tbody").replaceChildren(...data.calls.map((c) => {
     const row = document.createElement("tr");
     row.dataset.call = `${c.transport}/${c.external_id}`;
-    for (const text of [new Date(c.started_at).toLocaleString(), c.caller, c.disposition || "…", c.agent || ""]) {
+    for (const text of [localTime(c.started_at), c.caller, c.disposition || "…", c.agent || ""]) {
       row.insertCell().textContent = text;
     }
     row.addEventListener("click", () => openCall(row, c));

@@ -21,7 +21,24 @@ const IDLE_TEXT = {
   available: "等待来电… · Waiting for a call…",
   not_ready: "示忙中，不会有来电 · Not ready: no calls will ring you",
   offline: "离线，点“示闲”开始接听 · Offline: press Available to take calls",
+  ringing: "回访呼叫中，请接听您的电话 · A callback is ringing your phone",  // no offer: a callback
+  on_call: "回访通话中 · On a callback",
 };
+const CALLBACK_REASONS = {
+  one_way_audio: ["单通回拨", "One-way audio"], follow_up: ["2小时回访", "2-hour follow-up"],
+  complaint_reply: ["答复回访", "Complaint reply"], proactive: ["主动回访", "Proactive"],
+  queue_overflow: ["占线回拨", "Queue overflow"],
+};
+const CALLBACK_STATUS = {
+  overdue: "已超时 Overdue", due: "已到期 Due", upcoming: "未到期 Upcoming", calling: "呼叫中 Calling",
+};
+const CLOSE_OUTCOMES = {
+  resolved_by_other_means: ["已通过其他方式解决", "Resolved by other means"],
+  customer_declined: ["客户拒绝回访", "Customer declined"],
+  wrong_number: ["号码错误", "Wrong number"],
+  duplicate: ["重复回访", "Duplicate"],
+};
+const RESCHEDULE_DAYS = 30;
 
 let me = null;            // the last answer of GET /me
 let ringClock = null;     // {offerId, elapsedAtStart, startedAt} for the countdown
@@ -147,6 +164,7 @@ function render(state) {
   $("idle-text").textContent = IDLE_TEXT[agent.state] || "";
   renderCases($("my-cases"), state.cases, false);
   $("no-cases").hidden = state.cases.length > 0;
+  renderCallbacks(state.callbacks || [], state.server_now);
 }
 
 function renderStateButtons(agent) {
@@ -246,6 +264,233 @@ function when(iso) {
   return iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "";
 }
 
+// --- callbacks ----------------------------------------------------------------------------
+// The agent's open callbacks, soonest due first. The server marks each due or overdue by its
+// own clock; between two refreshes the page moves them on from that clock, not the PC's.
+
+let serverClock = null;     // {base, at}: the server's now at the last /me, and when it came
+let callbacks = new Map();  // id → callback, as drawn
+let callbackEditor = null;  // {id, mode: "reschedule" | "close", values, error}: the open form
+let callbacksDrawn = "";    // what the table shows, to redraw it only when that changes
+
+function serverNow() {
+  return serverClock ? serverClock.base + (performance.now() - serverClock.at) : Date.now();
+}
+
+function renderCallbacks(list, now) {
+  serverClock = { base: Date.parse(now), at: performance.now() };
+  showCallbacks(list);
+}
+
+function showCallbacks(list) {
+  const open = callbackEditor && list.find((c) => c.id === callbackEditor.id);
+  if (callbackEditor && (!open || open.status === "calling")) callbackEditor = null;  // gone
+  const drawn = JSON.stringify([list, callbackEditor && [callbackEditor.id, callbackEditor.mode]]);
+  if (drawn !== callbacksDrawn) {
+    callbacksDrawn = drawn;
+    callbacks = new Map(list.map((c) => [c.id, c]));
+    drawCallbacks(list);
+  }
+  tickCallbacks();
+}
+
+function bilingual(zh, en) {
+  return [`${zh} `, el("span", { className: "en", textContent: en })];
+}
+
+function drawCallbacks(list) {
+  const table = $("callbacks");
+  // A push redraws the table: an agent typing in the open form keeps their place.
+  const focused = table.contains(document.activeElement) ? document.activeElement.name : null;
+  const rows = [];
+  for (const c of list) {
+    const calling = c.status === "calling";
+    const [zh, en] = CALLBACK_REASONS[c.reason] || [c.reason, ""];
+    const customer = el("td", { className: "cb-customer" }, el("strong", { textContent: c.customer }));
+    if (c.attempts > 0) {
+      customer.append(el("span", { className: "cb-hint", textContent: `已拨 ${c.attempts} 次 · ${c.attempts} tried` }));
+    }
+    const button = (action, className, label) => {
+      const b = el("button", { type: "button", className: `small ${className}`, disabled: calling }, ...label);
+      b.dataset.action = action;
+      return b;
+    };
+    const row = el("tr", { className: `cb-row cb-${c.status}` },
+      customer,
+      el("td", { className: "cb-reason" }, ...bilingual(zh, en)),
+      el("td", { className: "cb-when" },
+        el("span", { className: "cb-due", textContent: shortWhen(c.due_at) }),
+        el("span", { className: "cb-hint", textContent: `时限 Deadline ${shortWhen(c.deadline)}` })),
+      el("td", {}, el("span", { className: "cb-status" }), el("span", { className: "cb-hint cb-left" })),
+      el("td", {}, el("div", { className: "cb-actions" },
+        button("run", "primary", bilingual("立即回拨", "Run now")),
+        button("reschedule", "quiet", bilingual("改约", "Reschedule")),
+        button("close", "quiet", bilingual("关闭", "Close")))));
+    row.dataset.id = c.id;
+    rows.push(row);
+    if (callbackEditor && callbackEditor.id === c.id) rows.push(editorRow(c));
+  }
+  table.tBodies[0].replaceChildren(...rows);
+  table.hidden = rows.length === 0;
+  $("no-callbacks").hidden = rows.length > 0;
+  if (focused) table.querySelector(`.cb-form [name="${focused}"]`)?.focus();
+}
+
+function editorRow(c) {
+  const editor = callbackEditor;
+  const form = el("form", { className: "cb-form" });
+  form.dataset.id = c.id;
+  form.dataset.mode = editor.mode;
+  const now = serverNow();
+  if (editor.mode === "reschedule") {
+    form.append(
+      el("label", {}, el("span", {}, ...bilingual("客户约定的时间", "Time the customer agreed")),
+        el("input", {
+          type: "datetime-local", name: "due_at", required: true, value: editor.values.due_at,
+          min: localInput(now + 60_000), max: localInput(now + RESCHEDULE_DAYS * 86_400_000),
+        })),
+      el("button", { type: "submit", className: "primary small" }, ...bilingual("保存", "Save")));
+  } else {
+    const outcome = el("select", { name: "outcome", required: true },
+      el("option", { value: "", textContent: "请选择结果 · Choose the outcome…" }),
+      ...Object.entries(CLOSE_OUTCOMES).map(([value, [zh, en]]) =>
+        el("option", { value, textContent: `${zh} ${en}` })));
+    outcome.value = editor.values.outcome || "";
+    form.append(
+      el("label", {}, el("span", {}, ...bilingual("结果", "Outcome")), outcome),
+      el("label", { className: "cb-notes" }, el("span", {}, ...bilingual("备注", "Notes")),
+        el("textarea", { name: "notes", rows: 2, maxLength: 2000, value: editor.values.notes || "" })),
+      el("button", { type: "submit", className: "danger small" }, ...bilingual("确认关闭", "Close it")));
+  }
+  const cancel = el("button", { type: "button", className: "quiet small" }, ...bilingual("取消", "Cancel"));
+  cancel.dataset.action = "cancel";
+  form.append(cancel, el("p", { className: "error cb-error", role: "alert", textContent: editor.error || "" }));
+  form.addEventListener("input", (event) => { editor.values[event.target.name] = event.target.value; });
+  form.addEventListener("submit", submitCallback);
+  return el("tr", { className: "cb-editor" }, el("td", { colSpan: 5 }, form));
+}
+
+function tickCallbacks() {
+  const rows = $("callbacks").tBodies[0].querySelectorAll("tr.cb-row");
+  const now = serverNow();
+  const counts = { overdue: 0, due: 0, upcoming: 0, calling: 0 };
+  for (const row of rows) {
+    const c = callbacks.get(Number(row.dataset.id));
+    if (!c) continue;
+    const due = Date.parse(c.due_at), deadline = Date.parse(c.deadline);
+    const status = c.status === "calling" ? "calling"
+      : now > deadline ? "overdue" : now >= due ? "due" : "upcoming";
+    counts[status] += 1;
+    if (row.dataset.status !== status) {
+      row.dataset.status = status;
+      row.className = `cb-row cb-${status}`;
+      row.querySelector(".cb-status").textContent = CALLBACK_STATUS[status];
+    }
+    const left = status === "overdue" ? duration(-(now - deadline), "超时 ", " past the deadline")
+      : status === "due" ? duration(deadline - now, "剩 ", " left")
+      : status === "upcoming" ? duration(due - now, "", " from now", "后") : ["请接听您的电话", "answer your phone"];
+    const text = `${left[0]} · ${left[1]}`;
+    const hint = row.querySelector(".cb-left");
+    if (hint.textContent !== text) hint.textContent = text;
+  }
+  const summary = $("callbacks-summary");
+  const parts = [];
+  if (counts.overdue) parts.push(`${counts.overdue} 超时 overdue`);
+  if (counts.due) parts.push(`${counts.due} 到期 due`);
+  if (counts.calling) parts.push(`${counts.calling} 呼叫中 calling`);
+  if (!parts.length && counts.upcoming) parts.push(`${counts.upcoming} 未到期 upcoming`);
+  summary.textContent = parts.join(" · ");
+  summary.hidden = parts.length === 0;
+  summary.classList.toggle("overdue", counts.overdue > 0);
+  summary.classList.toggle("due", counts.overdue === 0 && counts.due > 0);
+}
+
+function duration(ms, zhBefore, enAfter, zhAfter = "") {
+  // ms < 0: time gone by, in whole minutes gone; ms > 0: time left, rounded up.
+  const minutes = Math.max(1, ms < 0 ? Math.floor(-ms / 60_000) : Math.ceil(ms / 60_000));
+  const [n, zh, en] = minutes < 90 ? [minutes, "分钟", "min"]
+    : minutes < 48 * 60 ? [Math.round(minutes / 60), "小时", "h"] : [Math.round(minutes / 1440), "天", "d"];
+  return [`${zhBefore}${n} ${zh}${zhAfter}`, `${n} ${en}${enAfter}`];
+}
+
+function shortWhen(iso) {
+  return new Date(iso).toLocaleString("zh-CN", {
+    month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+}
+
+function localInput(ms) {
+  // A datetime-local input's value: the PC's local time, to the minute.
+  const d = new Date(ms);
+  const two = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+function withOffset(local) {
+  // "2026-01-05T17:30" (local) → "2026-01-05T17:30:00+08:00": the instant the agent means.
+  const offset = -new Date(local).getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0");
+  const mm = String(Math.abs(offset) % 60).padStart(2, "0");
+  return `${local.length === 16 ? `${local}:00` : local}${sign}${hh}:${mm}`;
+}
+
+async function onCallbackClick(event) {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const id = Number((button.closest("tr.cb-row") || button.closest("form")).dataset.id);
+  const c = callbacks.get(id);
+  const action = button.dataset.action;
+  if (action === "cancel") {
+    callbackEditor = null;
+  } else if (action === "run") {
+    if (await act(button, `/callbacks/${id}/run`, {})) {
+      notice(`立即回拨 ${c.customer}，您的电话即将振铃 · Calling ${c.customer} back now: your phone will ring`, "info");
+    }
+    return;
+  } else if (callbackEditor && callbackEditor.id === id && callbackEditor.mode === action) {
+    callbackEditor = null;  // the same button again: fold the form away
+  } else {
+    const start = Math.max(Date.parse(c.due_at), serverNow() + 3_600_000);
+    callbackEditor = { id, mode: action, values: action === "reschedule" ? { due_at: localInput(start) } : {} };
+  }
+  showCallbacks([...callbacks.values()]);
+  $("callbacks").querySelector(".cb-form [name]")?.focus();
+}
+
+async function submitCallback(event) {
+  event.preventDefault();
+  const form = event.target;
+  const id = Number(form.dataset.id);
+  const c = callbacks.get(id);
+  const mode = form.dataset.mode;
+  const body = mode === "reschedule"
+    ? { due_at: withOffset(form.elements.due_at.value) }
+    : { outcome: form.elements.outcome.value, notes: form.elements.notes.value };
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const answer = await api(`/callbacks/${id}/${mode}`, body);
+    callbackEditor = null;
+    render(answer);
+    notice(mode === "reschedule"
+      ? `回访 ${c.customer} 改约至 ${shortWhen(answer.callback.due_at)} · Callback to ${c.customer} moved to ${shortWhen(answer.callback.due_at)}`
+      : `已关闭回访 ${c.customer} · Closed the callback to ${c.customer}`, "info");
+  } catch (error) {
+    if (error.status === 401) return;
+    if (error.status === 400 && callbackEditor) {
+      callbackEditor.error = error.message;
+      form.querySelector(".cb-error").textContent = error.message;
+    } else {  // not theirs any more, or being placed: show what is true now
+      callbackEditor = null;
+      notice(error.message);
+      await refresh();
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // --- notices ------------------------------------------------------------------------------
 
 function notice(text, kind = "warn") {
@@ -264,6 +509,10 @@ const PUSH_NOTICES = {
   case_transferred: (m) =>
     `${m.by} 将工单 #${m.case_id} 转给了您 · ${m.by} transferred case #${m.case_id} to you`,
   escalated: (m) => `工单 #${m.case_id} 已升级给您 · Case #${m.case_id} was escalated to you`,
+  callback: (m) => {
+    const [zh, en] = CALLBACK_REASONS[m.reason] || [m.reason, m.reason];
+    return `回访（${zh}）：请接听您的电话，随后接通客户 ${m.customer} · Callback (${en}): answer your phone to be connected to ${m.customer}`;
+  },
   offer_ended: (m) => ({
     missed: "未在三声内接听，已置为示忙 · Missed after three rings: you are now Not ready",
     caller_abandoned: "来电者已挂断 · The caller hung up before you answered",
@@ -355,6 +604,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (armed(button)) act(button, "/flag", { flag: button.dataset.flag });
     });
   }
-  setInterval(() => { tickRing(); tickCall(); }, 250);
+  $("callbacks").addEventListener("click", onCallbackClick);
+  setInterval(() => { tickRing(); tickCall(); tickCallbacks(); }, 250);
   start();
 });
