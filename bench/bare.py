@@ -10,6 +10,7 @@ as against the real service. No signature check, no form parsing, no database, n
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from aiohttp import web
 
@@ -31,7 +32,13 @@ def main() -> None:
     args = parser.parse_args()
     app = web.Application()
     app.add_routes([web.post("/{tail:.*}", constant), web.get("/healthz", constant)])
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    try:  # the same event loop as `ivr serve`: uvloop when installed
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=loop)
 
 
 if __name__ == "__main__":

@@ -16,28 +16,28 @@ are its alone:
   the very lines the AGI server sends, in the same order — and closes after the last.
 
 The same channel code talks to both, with tests/asterisk/agi_peer.py's headers and Asterisk's
-reply shapes. The flow is made for the bench: a menu whose key 2 plays 24 prompts, then the menu
-again — one database turn (CallService transaction) per key. Callers press 2 `--inputs` times
-and then hang up (`200 result=-1`, an unprompted `HANGUP`, `511` to the CHANNEL STATUS probe).
-Rounds, each of `--channels` calls at once, after a warm-up of 500 calls 25 at a time:
+reply shapes. The flow is made for the bench: a menu whose key 2 plays a 24-prompt announcement
+(24 STREAM FILE), then the menu again (GET DATA) — one database turn (a CallService transaction)
+per key. Callers press 2, then hang up at a later command (`200 result=-1`, an unprompted
+`HANGUP`, `511` to the CHANNEL STATUS probe). After a warm-up (500 calls of each kind, 25 at a
+time), rounds of `--channels` calls placed at once:
 
 - **park**: every channel stops answering at its first GET DATA (held open, as a caller in a
-  prompt); with all parked, the server's RSS after gc.collect() is read; then all hang up;
-- **barge**: the caller presses its key during the first prompt (STREAM FILE returns the
-  digit, the other 23 are skipped): 1 command per turn, inputs + 3 commands a call;
-- **listen**: the caller hears all 24 prompts and presses its key at the menu's GET DATA: 25
-  commands per turn, 25·inputs + 3 a call — with the very same turns, events and engine work;
-- **soak**: `--soak` more park rounds; RSS after every round, against the baseline;
+  prompt); with all held, the server's RSS after gc.collect() is read (b); then all hang up;
+- **barge**: a menu loop with a database turn per command — the key stops the first prompt
+  (STREAM FILE returns the digit), `--inputs` times; end to end, the database sets the pace;
+- **listen**: the caller hears the announcement out. Every channel stops at its first STREAM
+  FILE and again at the next GET DATA; between the two, every channel is inside the prompts,
+  no database turn happens, and each channel makes 24 command round trips. Per-command cost
+  (a) is the server process's CPU time (user + system, getrusage) in that window divided by the
+  commands in it: what one AGI command costs the server — format it, write it, wait for the
+  reply under its timeout, read and parse it, go round the prompt loop — with the database
+  step left out because there is none. The echo server is measured the same way in the same
+  run (target: agi ≤ 2× echo). CPU time, not wall time: with 5,000 channels on 2 cores the wall
+  clock measures the client and the machine's other load as much as the server;
+- **soak** (c): `--soak` more park rounds; the server's RSS after gc after every round;
 - **traced**: a last park round with tracemalloc on in the server: where a channel's bytes go.
-
-Per-command cost (a): server CPU time (user + system, getrusage in the server process) of the
-listen round minus the barge round, divided by the difference in commands (24 per key). The two
-rounds differ only in how many AGI commands the session sends: same calls, same database turns,
-same events stored, same engine work and log lines. So the database step cancels out, and what is
-left is what one more AGI command costs the server: format it, write it, wait for the reply
-under its timeout, read and parse it, and go round the prompt loop. The echo server is measured
-the same way in the same run; the target is agi ≤ 2× echo. End to end, the barge round is a menu
-loop with a database turn per command: its commands/s are printed beside the echo's.
+At the end the call records are counted: one per call placed, every one ended.
 """
 
 from __future__ import annotations
@@ -307,14 +307,27 @@ class Child:
 
 
 @dataclass
-class Tally:
+class Gate:
+    """A point every channel of a round stops at until the bench has taken its measurement."""
+
     expected: int
+    arrived: int = 0
+    full: asyncio.Event = field(default_factory=asyncio.Event)
+    open: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def arrive(self) -> None:
+        self.arrived += 1
+        if self.arrived == self.expected:
+            self.full.set()
+        await self.open.wait()
+
+
+@dataclass
+class Tally:
     commands: int = 0
     completed: int = 0  # the caller hung up, then the server closed the socket
     cut: int = 0  # closed or reset before the caller hung up (refused, failed)
     unexpected: int = 0  # a command this caller had no answer for
-    parked: int = 0
-    all_parked: asyncio.Event = field(default_factory=asyncio.Event)
     turnaround: list[float] = field(default_factory=list)  # reply written → next command read
     first: list[str] = field(default_factory=list)  # channel 0's commands, to compare servers
 
@@ -325,16 +338,17 @@ async def channel(
     keys: int,
     tally: Tally,
     connecting: asyncio.Semaphore,
-    release: asyncio.Event | None,
+    gates: list[Gate],
     record: bool,
 ) -> None:
-    """One call as Asterisk places it. `park`: hold the first GET DATA until `release`, then
-    hang up; `barge`: press 2 during the first prompt of each menu; `listen`: hear the prompts
-    out and press 2 at GET DATA; after `keys` presses the caller hangs up at the next command."""
+    """One call as Asterisk places it; the caller presses 2 `keys` times, then hangs up at the
+    next command. `barge`: the key stops the first prompt; `listen`: the prompts are heard out
+    and the key goes to GET DATA. At `gates`, the channel waits before it answers: `park` at the
+    first GET DATA; `listen` at the first STREAM FILE and at the second GET DATA."""
     async with connecting:
         reader, writer = await asyncio.open_connection(HOST, port)
     writer.write(headers(Channel(dnid=NUMBER, language=LANGUAGE), port, FLOW))
-    dead, sent_at = False, 0.0
+    dead, sent_at, streams, menus = False, 0.0, 0, 0
     try:
         while line := await reader.readline():
             if sent_at:
@@ -346,7 +360,10 @@ async def channel(
             if dead and not command.startswith("GET VARIABLE"):
                 out = DEAD
             elif command.startswith("STREAM FILE"):
-                if mode == "listen" or command.endswith('""\n'):  # heard out, or no escape keys
+                streams += 1
+                if gates and mode == "listen" and streams == 1:
+                    await gates[0].arrive()
+                if mode != "barge" or command.endswith('""\n'):  # heard out, or no escape keys
                     out = PLAYED
                 elif keys:
                     keys -= 1
@@ -354,12 +371,9 @@ async def channel(
                 else:
                     out, dead = "200 result=-1 endpos=4000\nHANGUP\n", True
             elif command.startswith("GET DATA"):
-                if release is not None:
-                    tally.parked += 1
-                    if tally.parked == tally.expected:
-                        tally.all_parked.set()
-                    await release.wait()
-                    release = None
+                menus += 1
+                if gates and (mode, menus) in (("park", 1), ("listen", 2)):
+                    await gates[-1].arrive()
                 if keys:
                     keys -= 1
                     out = "200 result=2\n"
@@ -392,25 +406,36 @@ class Round:
     tally: Tally
     elapsed: float
     cpu_s: float  # the server process's CPU time during the round
-    rss_kb: dict[str, int] = field(default_factory=dict)  # before / parked / after (after gc)
-
-    @property
-    def per_call(self) -> float:
-        return self.tally.commands / max(1, self.tally.completed)
+    rss_kb: dict[str, int] = field(default_factory=dict)  # after gc: before, at the gate, after
+    held: int = 0  # the server's sessions at the gate
+    window: dict[str, float] = field(default_factory=dict)  # listen: between its two gates
 
     @property
     def rate(self) -> float:
         return self.tally.commands / self.elapsed
 
+    @property
+    def per_command_us(self) -> float:
+        """Server CPU per command between the gates: every channel inside the 24 prompts."""
+        return self.window["cpu_s"] / self.window["commands"] * 1e6
+
     def row(self) -> str:
         t = self.tally
         p50, p99 = (percentile(t.turnaround, p) * 1000 for p in (50, 99))
-        return (
+        text = (
             f"{self.server:>4} {self.name:<7} calls {t.completed:>5}/{self.calls:<5} "
-            f"cut {t.cut} odd {t.unexpected}  {t.commands:>7} commands "
-            f"({self.per_call:5.1f}/call) {self.elapsed:6.1f} s {self.rate:7.0f} cmd/s  "
-            f"turnaround p50 {p50:7.2f} p99 {p99:8.2f} ms  server CPU {self.cpu_s:6.2f} s"
+            f"cut {t.cut} odd {t.unexpected} {t.commands:>7} commands "
+            f"{self.elapsed:6.1f} s {self.rate:6.0f} cmd/s  turnaround p50 {p50:6.2f} "
+            f"p99 {p99:8.2f} ms  server CPU {self.cpu_s:6.2f} s"
         )
+        if self.window:
+            w = self.window
+            text += (
+                f"\n     in the prompts: {w['commands']:.0f} commands, {w['seconds']:.1f} s, "
+                f"{w['commands'] / w['seconds']:.0f} cmd/s, server CPU {w['cpu_s']:.2f} s = "
+                f"{self.per_command_us:.1f} µs/command"
+            )
+        return text
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -427,46 +452,63 @@ async def run_round(
     *,
     limit: float,
     at_once: int | None = None,
+    gated: bool = True,
     while_parked: Callable[[], Awaitable[None]] | None = None,
 ) -> Round:
-    """`calls` calls, all at once (or `at_once` at a time); RSS after gc before and after, and
-    with every channel parked for a `park` round."""
-    tally = Tally(calls)
-    release = asyncio.Event() if mode == "park" else None
+    """`calls` calls, all at once (or `at_once` at a time, then without gates). RSS after gc
+    before, at the first gate and after; server CPU for the round and between two gates."""
+    tally = Tally()
+    gated = gated and at_once is None and mode in ("park", "listen")
+    gates = [Gate(calls) for _ in range(2 if mode == "listen" else 1)] if gated else []
     connecting = asyncio.Semaphore(CONNECTING)
     slots = asyncio.Semaphore(at_once or calls)
+    result = Round(name, child.kind, calls, tally, 0.0, 0.0)
+    marks: list[tuple[float, int, float]] = []  # server CPU, commands, time at each gate
 
     async def call(i: int) -> None:
         async with slots:
-            await channel(child.port, mode, keys, tally, connecting, release, i == 0)
+            await channel(child.port, mode, keys, tally, connecting, gates, i == 0)
 
-    rss: dict[str, int] = {"before": (await child.ask("gc"))["rss_kb"]}
+    async def reached(gate: Gate) -> None:
+        full = asyncio.create_task(gate.full.wait())
+        done, _ = await asyncio.wait([full, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        if full not in done:  # a channel ended before all reached the gate
+            full.cancel()
+            next(iter(done)).result()
+            raise RuntimeError(f"{name}: a channel ended before all {calls} reached the gate")
+
+    result.rss_kb["before"] = (await child.ask("gc"))["rss_kb"]
     cpu_before = (await child.ask("stats"))["cpu_s"]
     started = time.perf_counter()
     tasks = [asyncio.create_task(call(i)) for i in range(calls)]
     try:
         async with asyncio.timeout(limit):
-            if release is not None:
-                waiting = asyncio.create_task(tally.all_parked.wait())
-                done, _ = await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
-                if waiting not in done:  # a channel ended before all were parked
-                    next(iter(done)).result()
-                    raise RuntimeError(f"{name}: a channel ended before all {calls} were parked")
-                parked = await child.ask("gc")
-                rss["parked"], rss["sessions"] = parked["rss_kb"], parked["sessions"]
-                if while_parked is not None:
-                    await while_parked()
-                release.set()
+            for i, gate in enumerate(gates):
+                await reached(gate)
+                if i == 0:
+                    at_gate = await child.ask("gc")
+                    result.rss_kb["gate"], result.held = at_gate["rss_kb"], at_gate["sessions"]
+                    if while_parked is not None:
+                        await while_parked()
+                cpu = (await child.ask("stats"))["cpu_s"]
+                marks.append((cpu, tally.commands, time.perf_counter()))
+                gate.open.set()
             await asyncio.gather(*tasks)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    elapsed = time.perf_counter() - started
+    result.elapsed = time.perf_counter() - started
+    if len(marks) == 2:
+        (cpu0, commands0, t0), (cpu1, commands1, t1) = marks
+        result.window = {
+            "cpu_s": cpu1 - cpu0,
+            "commands": commands1 - commands0,
+            "seconds": t1 - t0,
+        }
     await _quiet(child)
-    cpu = (await child.ask("stats"))["cpu_s"] - cpu_before
-    rss["after"] = (await child.ask("gc"))["rss_kb"]
-    result = Round(name, child.kind, calls, tally, elapsed, cpu, rss)
+    result.cpu_s = (await child.ask("stats"))["cpu_s"] - cpu_before
+    result.rss_kb["after"] = (await child.ask("gc"))["rss_kb"]
     print(result.row(), flush=True)
     return result
 
@@ -490,14 +532,16 @@ class Figures:
     expected_records: int = 0
     same_lines: bool = False
 
-    def marginal_us(self, server: str) -> float:
-        """Server CPU per command: listen − barge round, over the difference in commands."""
-        barge, listen = self.rounds[server, "barge"], self.rounds[server, "listen"]
-        return (listen.cpu_s - barge.cpu_s) / (listen.tally.commands - barge.tally.commands) * 1e6
-
     def per_channel_kb(self, server: str) -> float:
         park = self.rounds[server, "park"]
-        return (park.rss_kb["parked"] - park.rss_kb["before"]) / park.calls
+        return (park.rss_kb["gate"] - park.rss_kb["before"]) / park.calls
+
+
+ROUNDS = (  # name, mode, keys
+    ("park", "park", 0),
+    ("barge", "barge", None),  # --inputs keys
+    ("listen", "listen", 1),
+)
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> Figures:
@@ -509,17 +553,27 @@ async def run(args: argparse.Namespace, workdir: Path) -> Figures:
     (flows / f"{FLOW}.yaml").write_text(bench_flow(), "utf-8")
     (workdir / "agi").mkdir()
     sounds = str(workdir / "agi" / "sounds")
-    n, m, limit = args.channels, args.inputs, args.round_seconds
-    rounds = [("park", "park", 0), ("barge", "barge", m), ("listen", "listen", m)]
-    rounds += [(f"soak {i}", "park", 0) for i in range(1, args.soak + 1)]
+    n, limit = args.channels, args.round_seconds
+    rounds = [(name, mode, args.inputs if keys is None else keys) for name, mode, keys in ROUNDS]
+    soak = [(f"soak {i}", "park", 0) for i in range(1, args.soak + 1)]
+
+    async def warm_up(child: Child) -> list[Round]:
+        done = []
+        for _, mode, keys in rounds[1:]:
+            if child.kind == "echo":
+                await child.ask(f"plan {keys} {mode}")
+            done.append(
+                await run_round(
+                    child, "warm-up", WARM_UP, mode, keys, limit=limit, at_once=WARM_UP_AT_ONCE
+                )
+            )
+        return done
 
     # The baseline first: no database behind it.
     echo = await Child.start("echo", workdir, "--sounds", sounds)
     try:
-        for mode in ("barge", "listen"):
-            await echo.ask(f"plan {m} {mode}")
-            await run_round(echo, "warm-up", WARM_UP, mode, m, limit=limit, at_once=WARM_UP_AT_ONCE)
-        for name, mode, keys in rounds[:3]:
+        await warm_up(echo)
+        for name, mode, keys in rounds:
             await echo.ask(f"plan {keys} {mode}")
             figures.rounds["echo", name] = await run_round(echo, name, n, mode, keys, limit=limit)
     finally:
@@ -536,18 +590,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> Figures:
             f"--max-sessions={n + 100}",
         )
         try:
-            placed = 0
-            for mode in ("barge", "listen"):
-                warm = await run_round(
-                    agi, "warm-up", WARM_UP, mode, m, limit=limit, at_once=WARM_UP_AT_ONCE
-                )
-                placed += WARM_UP
-                figures.same_lines = warm.tally.first == _text(command_lines(sounds, m, mode))
-                if not figures.same_lines:
-                    print(f"the AGI server sent other lines than the echo's {mode} plan:")
-                    print("\n".join(warm.tally.first))
+            warm = await warm_up(agi)
+            placed = len(warm) * WARM_UP
+            figures.same_lines = all(
+                w.tally.first == _text(command_lines(sounds, keys, mode))
+                for w, (_, mode, keys) in zip(warm, rounds[1:], strict=True)
+            )
             figures.soak.append(("baseline", (await agi.ask("gc"))["rss_kb"]))
-            for name, mode, keys in rounds:
+            for name, mode, keys in rounds + soak:
                 done = await run_round(agi, name, n, mode, keys, limit=limit)
                 figures.rounds["agi", name] = done
                 figures.soak.append((name, done.rss_kb["after"]))
@@ -579,11 +629,12 @@ def _text(lines: list[bytes]) -> list[str]:
 
 def report(figures: Figures, args: argparse.Namespace, load: tuple[float, ...]) -> bool:
     n = args.channels
-    agi_us, echo_us = figures.marginal_us("agi"), figures.marginal_us("echo")
+    listen, echo_listen = figures.rounds["agi", "listen"], figures.rounds["echo", "listen"]
+    agi_us, echo_us = listen.per_command_us, echo_listen.per_command_us
     ratio = agi_us / echo_us
     agi_kb, echo_kb = figures.per_channel_kb("agi"), figures.per_channel_kb("echo")
     park = figures.rounds["agi", "park"]
-    base, peak = figures.soak[0][1], park.rss_kb["parked"]
+    base, peak = figures.soak[0][1], park.rss_kb["gate"]
     residual = figures.soak[-1][1] - base
     barge, echo_barge = figures.rounds["agi", "barge"], figures.rounds["echo", "barge"]
     turns = barge.calls * (args.inputs + 2)  # the start, each key, the hang-up
@@ -597,23 +648,23 @@ def report(figures: Figures, args: argparse.Namespace, load: tuple[float, ...]) 
     print()
     print(f"FastAGI, {n} concurrent channels; load average before, after: {load}")
     print(
-        f"(a) server CPU per AGI command (listen − barge round): agi {agi_us:.1f} µs, "
-        f"echo {echo_us:.1f} µs → {ratio:.2f}× (target ≤ {TARGET_RATIO:.0f}×)"
+        f"(a) server CPU per AGI command, all {n} channels inside a 24-prompt announcement (no "
+        f"database turn): agi {agi_us:.1f} µs, echo {echo_us:.1f} µs → {ratio:.2f}× "
+        f"(target ≤ {TARGET_RATIO:.0f}×)"
     )
     print(
-        f"    a database turn costs the agi process {turn_us:.0f} µs of CPU besides PostgreSQL's;"
-        f" menu loop end to end (barge, a turn per command): agi {barge.rate:.0f} cmd/s, "
-        f"echo {echo_barge.rate:.0f} cmd/s"
+        f"    menu loop, a database turn per command (barge): agi {barge.rate:.0f} cmd/s, "
+        f"echo {echo_barge.rate:.0f} cmd/s; a turn costs the agi process ~{turn_us:.0f} µs of "
+        "CPU besides PostgreSQL's"
     )
     print(
-        f"(b) memory per parked channel (RSS growth / {n}; {park.rss_kb['sessions']} sessions "
-        f"held): agi {agi_kb:.1f} KB, echo {echo_kb:.1f} KB (target ≤ {TARGET_KB:.0f} KB)"
+        f"(b) memory per parked channel (RSS growth / {n}; {park.held} sessions held): "
+        f"agi {agi_kb:.1f} KB, echo {echo_kb:.1f} KB (target ≤ {TARGET_KB:.0f} KB)"
     )
     soak = ", ".join(f"{name} {kb / 1024:.1f}" for name, kb in figures.soak)
     print(
-        f"(c) agi RSS MiB after gc: {soak}; {n} parked: {peak / 1024:.1f}; "
-        f"last − baseline {residual / 1024:+.1f} MiB "
-        f"({residual / max(1, peak - base):.0%} of the parked growth)"
+        f"(c) agi RSS MiB after gc: {soak}; {n} parked: {peak / 1024:.1f}; last − baseline "
+        f"{residual / 1024:+.1f} MiB ({residual / max(1, peak - base):.0%} of the parked growth)"
     )
     print(
         f"    every call completed: {completed}; call records {records} (expected "

@@ -17,9 +17,11 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -141,6 +143,15 @@ async def run(
     return result
 
 
+def event_loop_runner() -> Callable[[Coroutine[Any, Any, Result]], Result]:
+    """uvloop when installed, as `ivr serve` does; else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--url", required=True)
@@ -158,7 +169,7 @@ def main() -> None:
     if not 0 < args.calls <= MAX_CALLS or not 0 < args.concurrency <= args.calls:
         parser.error(f"1 ≤ concurrency ≤ calls ≤ {MAX_CALLS}")
     moves = [m for m in args.moves.split(",") if m]
-    result = asyncio.run(
+    result = event_loop_runner()(
         run(
             args.url,
             args.token,

@@ -114,12 +114,13 @@ async def count_records(pool: asyncpg.Pool, sids: list[str]) -> dict[str, int]:
 def report(runs: list[Run], records: dict[str, int], errors: int, load: tuple[float, ...]) -> bool:
     print(
         f"\n{'server':<8} {'mode':<9} {'conc':>5} {'calls':>6} {'calls/s':>8} "
-        f"{'webhooks/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}"
+        f"{'webhooks/s':>10} {'per call':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}"
     )
     for r in runs:
         print(
             f"{r.server:<8} {r.mode:<9} {r.concurrency:>5} {r.result['calls']:>6} "
-            f"{r.calls_per_s:>8.1f} {r.webhooks_per_s:>10.1f} {r.percentile(50):>7.1f} "
+            f"{r.calls_per_s:>8.1f} {r.webhooks_per_s:>10.1f} "
+            f"{r.result['webhooks'] / r.result['calls']:>8.1f} {r.percentile(50):>7.1f} "
             f"{r.percentile(99):>7.1f} {r.failed:>6}"
         )
     ok = True
@@ -169,7 +170,9 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                 for name, (url, moves) in targets.items():  # warm-up, not reported
                     warm = await generate(workdir, url, 10, 40, moves, 0.0, args.max_seconds)
                     sids += warm["sids"] if name == "hotline" else []
-                for mode, pace in (("saturated", 0.0), ("paced", args.pace)):
+                modes = {"saturated": 0.0, "paced": args.pace}
+                for mode in args.modes.split(","):
+                    pace = modes[mode]
                     for level in levels:
                         calls = max(100, level * args.calls_per_slot)
                         for name, (url, moves) in targets.items():
@@ -224,6 +227,7 @@ def main() -> None:
     )
     parser.add_argument("--levels", default="10,50,100,200", help="concurrent calls, in order")
     parser.add_argument("--pace", type=float, default=1.0, help="paced mode: seconds per move")
+    parser.add_argument("--modes", default="saturated,paced", help="which runs, in order")
     parser.add_argument("--calls-per-slot", type=int, default=4, help="calls = this × level")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="per generator run")
     parser.add_argument("--json", type=Path, help="also write the figures here")

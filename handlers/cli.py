@@ -82,7 +82,7 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from handlers.serve import serve
+    from handlers.serve import run
     from handlers.settings import Settings
 
     fmt = args.log_format
@@ -97,7 +97,7 @@ def _serve(args: argparse.Namespace) -> int:
         agi_port=args.agi_port,
     )
     try:
-        asyncio.run(serve(settings))
+        run(settings)
     except FlowInvalid as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -25,7 +25,10 @@ from ivr.metrics.process import HTTP_SECONDS
 @web.middleware
 async def request_timer(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     """Observe each request's time, labelled by its route's pattern (not the raw path, so call
-    ids do not each make a series)."""
+    ids do not each make a series). A WebSocket (the console's pushes) lasts as long as the page
+    is open: it is not a request to time."""
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return await handler(request)
     started = time.perf_counter()
     try:
         return await handler(request)

@@ -25,6 +25,17 @@ from ivr.callbacks.worker import CallbackWorker
 log = structlog.get_logger(__name__)
 
 
+def run(settings: Settings) -> None:
+    """`serve` on uvloop when it is installed (a libuv event loop: fewer CPU cycles for each
+    webhook and each database round trip), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(settings))
+        return
+    uvloop.run(serve(settings))
+
+
 async def serve(settings: Settings) -> None:
     async with (
         open_hotline(settings) as hotline,

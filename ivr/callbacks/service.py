@@ -25,6 +25,7 @@ from ivr.store.calls import CallRecord
 log = structlog.get_logger(__name__)
 
 CUSTOMER_FAILURES = {"no-answer": "no_answer", "busy": "busy", "failed": "failed"}
+AGREED_GRACE = timedelta(hours=1)  # most a callback moved past its deadline may be late by
 
 
 class Dialer(Protocol):
@@ -151,23 +152,31 @@ class CallbackService:
     # --- what agents and admins do ----------------------------------------------------------
 
     async def reschedule(self, agent: Agent, job_id: int, due_at: datetime) -> Callback:
-        """The customer agreed another time."""
+        """The customer agreed another time. Agreed at or past the deadline, it is a new
+        promise: on time within its own window (due to deadline), at most AGREED_GRACE, after
+        it — a one-way-audio callback moved to tomorrow 10:30 is due by 10:40."""
+        return await self._move(agent, job_id, due_at, extend=True)
+
+    async def run_now(self, agent: Agent, job_id: int) -> Callback:
+        """Due at once; the deadline stays the one promised (a late callback stays late)."""
+        return await self._move(agent, job_id, self.clock.now(), extend=False)
+
+    async def _move(self, agent: Agent, job_id: int, due_at: datetime, *, extend: bool) -> Callback:
         async with self.pool.acquire() as conn, conn.transaction():
             job = await self._owned(conn, agent, job_id)
             await jobs.release(conn, job.id, due_at)
-            await conn.execute(
-                "UPDATE callbacks SET deadline = greatest(deadline, $2) WHERE id = $1",
-                job.id,
-                due_at,
-            )
+            if extend and due_at >= job.deadline:
+                window = max(job.deadline - job.due_at, timedelta(0))
+                await conn.execute(
+                    "UPDATE callbacks SET deadline = $2 WHERE id = $1",
+                    job.id,
+                    due_at + min(window, AGREED_GRACE),
+                )
             # Workers wake at commit (run now: placed at once, not at their next tick).
             await conn.execute("SELECT pg_notify($1, $2)", jobs.CHANNEL, str(job.id))
         updated = await jobs.get(self.pool, job_id)
         assert updated is not None
         return updated
-
-    async def run_now(self, agent: Agent, job_id: int) -> Callback:
-        return await self.reschedule(agent, job_id, self.clock.now())
 
     async def close(self, agent: Agent, job_id: int, outcome: str, notes: str = "") -> Callback:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -43,20 +43,14 @@ COMPLAINTS = Source(
     ("agent", "department"),
 )
 
-# Survey answers are the 'survey_answer' events the core writes when the flow's survey step
-# records an answer (RecordAnswer); the agent and queue are those of the call's answered offer.
+# Survey answers: the `survey_answers` table, which a trigger fills as the core records each
+# answer (RecordAnswer → a 'survey_answer' call event), with the agent and queue of the call's
+# answered offer (006_survey_answers.sql).
 SURVEY = Source(
     "survey",
-    """SELECT s.at AS t, o.agent_id AS agent, a.department, o.queue,
-              s.data ->> 'answer' AS answer
-       FROM call_events s
-       LEFT JOIN LATERAL (
-         SELECT agent_id, queue FROM offers
-         WHERE call_id = s.call_id AND outcome = 'answered' AND answered_at <= s.at
-         ORDER BY answered_at DESC LIMIT 1) o ON true
-       LEFT JOIN agents a ON a.id = o.agent_id
-       WHERE s.kind = 'survey_answer' AND s.data ->> 'question' = 'satisfaction'
-         AND s.at >= $1 AND s.at < $2""",
+    """SELECT s.at AS t, s.agent_id AS agent, a.department, s.queue, s.answer
+       FROM survey_answers s LEFT JOIN agents a ON a.id = s.agent_id
+       WHERE s.question = 'satisfaction' AND s.at >= $1 AND s.at < $2""",
     ("agent", "department", "queue"),
 )
 

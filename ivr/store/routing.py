@@ -29,7 +29,8 @@ _CASE = (
 
 
 def agent(row: Any) -> Agent:
-    return Agent(**{**dict(row), "queues": list(row["queues"])})
+    fields = {name: row[name] for name in Agent.__dataclass_fields__}
+    return Agent(**{**fields, "queues": list(row["queues"])})
 
 
 def offer(row: Any) -> Offer:
@@ -40,10 +41,13 @@ def case(row: Any) -> Case:
     return Case(**{name: row[name] for name in Case.__dataclass_fields__})
 
 
+def _payload(agent_id: str, kind: str, **data: Any) -> str:
+    return json.dumps({"agent": agent_id, "kind": kind, **data}, default=str)
+
+
 async def notify(conn: Conn, agent_id: str, kind: str, **data: Any) -> None:
     """Sent by PostgreSQL at commit, and never if the transaction rolls back."""
-    payload = json.dumps({"agent": agent_id, "kind": kind, **data}, default=str)
-    await conn.execute("SELECT pg_notify($1, $2)", AGENT_CHANNEL, payload)
+    await conn.execute("SELECT pg_notify($1, $2)", AGENT_CHANNEL, _payload(agent_id, kind, **data))
 
 
 # --- waits ----------------------------------------------------------------------------------
@@ -203,19 +207,22 @@ async def set_agent_state(
     call_id: int | None = None,
     idle: bool = False,
 ) -> Agent | None:
-    """`idle` restarts the agent's idle time (they go to the back of the longest-idle line)."""
+    """`idle` restarts the agent's idle time (they go to the back of the longest-idle line).
+    The agent's consoles are notified in the same statement (one round trip), if it changed."""
     row = await conn.fetchrow(
-        f"""UPDATE agents SET state = $2, state_since = $3, call_id = $4,
-                   idle_since = CASE WHEN $5 THEN $3 ELSE idle_since END
-            WHERE id = $1 RETURNING {_AGENT}""",
+        f"""WITH changed AS (
+              UPDATE agents SET state = $2, state_since = $3, call_id = $4,
+                     idle_since = CASE WHEN $5 THEN $3 ELSE idle_since END
+              WHERE id = $1 RETURNING {_AGENT})
+            SELECT changed.*, pg_notify($6, $7) AS notified FROM changed""",
         agent_id,
         state,
         at,
         call_id,
         idle,
+        AGENT_CHANNEL,
+        _payload(agent_id, "state", state=state, call_id=call_id),
     )
-    if row is not None:
-        await notify(conn, agent_id, "state", state=state, call_id=call_id)
     return None if row is None else agent(row)
 
 

@@ -266,6 +266,18 @@ async def test_run_now_makes_it_due_now_and_wakes_the_workers(running: Running, 
     assert claimed.id == later.id  # a worker takes it at once
 
 
+async def test_run_now_keeps_the_promised_deadline_so_a_late_one_stays_late(
+    running: Running,
+) -> None:
+    agent = await agent_a1(running)
+    late = await add(running, "a1", due_in=-20, deadline_in=-10, reason="one_way_audio")
+    status, me = await agent.post(f"{API}/callbacks/{late.id}/run")
+    assert status == 200
+    ran = await job(running, late.id)
+    assert ran.due_at == running.clock.now() and ran.deadline == late.deadline
+    assert me["callback"]["status"] == "overdue"
+
+
 async def test_reschedule_moves_the_due_time_and_the_deadline_only_if_needed(
     running: Running,
 ) -> None:
@@ -273,6 +285,7 @@ async def test_reschedule_moves_the_due_time_and_the_deadline_only_if_needed(
     now = running.clock.now()
     within = await add(running, "a1", due_in=-5, deadline_in=180)
     beyond = await add(running, "a1", due_in=-5, deadline_in=10, reason="one_way_audio")
+    reply = await add(running, "a1", due_in=0, deadline_in=48 * 60, reason="complaint_reply")
 
     # The customer asked for 17:30 their time (+08:00), 30 min from now: inside the deadline.
     at = (now + timedelta(minutes=30)).astimezone(SHANGHAI)
@@ -284,16 +297,27 @@ async def test_reschedule_moves_the_due_time_and_the_deadline_only_if_needed(
     assert moved.due_at == at and moved.deadline == within.deadline and moved.state == "pending"
     assert me["callback"]["status"] == "upcoming"
 
-    # Tomorrow, past the 10-minute deadline: the deadline moves with it.
+    # Tomorrow, past the deadline: a new promise, with the window it had (15 min)…
     tomorrow = now + timedelta(days=1)
     status, me = await agent.post(
         f"{API}/callbacks/{beyond.id}/reschedule", {"due_at": tomorrow.isoformat()}
     )
     assert status == 200
     moved = await job(running, beyond.id)
-    assert moved.due_at == tomorrow and moved.deadline >= tomorrow
-    assert [c["id"] for c in me["callbacks"]] == [within.id, beyond.id]  # by due time
-    assert await jobs.claim_due(running.hotline.pool, now, "w1", 300) == []  # not due now
+    assert moved.due_at == tomorrow and moved.deadline == tomorrow + timedelta(minutes=15)
+    assert me["callback"]["status"] == "upcoming"
+
+    # …but an hour at most (the complaint reply had 48 h).
+    in_three_days = now + timedelta(days=3)
+    status, me = await agent.post(
+        f"{API}/callbacks/{reply.id}/reschedule", {"due_at": in_three_days.isoformat()}
+    )
+    assert status == 200
+    moved = await job(running, reply.id)
+    assert moved.due_at == in_three_days
+    assert moved.deadline == in_three_days + timedelta(hours=1)
+    assert [c["id"] for c in me["callbacks"]] == [within.id, beyond.id, reply.id]  # by due time
+    assert await jobs.claim_due(running.hotline.pool, now, "w1", 300) == []  # none due now
 
 
 async def test_close_ends_it_with_the_outcome_and_notes(running: Running) -> None:

@@ -185,7 +185,7 @@ async def test_callbacks_panel_overdue_reschedule_close_run_now(
     await expect(row).to_have_class(re.compile(r"\bcb-overdue\b"))
     await expect(row).to_contain_text("单通回拨")
     await expect(row).to_contain_text("已超时 Overdue")
-    await expect(row).to_contain_text("超时 5 分钟 · 5 min past the deadline")
+    await expect(row).to_contain_text("超时 5 分钟 · 5 min late")
     await expect(row.locator("td").first).to_have_css("background-color", "rgb(253, 236, 236)")
     due_row = p.locator(f'#callbacks tr[data-id="{due}"]')
     await expect(due_row).to_have_class(re.compile(r"\bcb-due\b"))
@@ -210,7 +210,9 @@ async def test_callbacks_panel_overdue_reschedule_close_run_now(
     moved = await callback_jobs.get(pool, overdue)
     assert moved is not None and moved.state == "pending"
     assert moved.due_at == datetime(2026, 1, 6, 2, 30, tzinfo=UTC)
-    assert moved.deadline >= moved.due_at  # the deadline had passed: it moves with it
+    # Its deadline had passed: a new promise, with the 10 minutes the first one had.
+    assert moved.deadline == datetime(2026, 1, 6, 2, 40, tzinfo=UTC)
+    await expect(row).to_contain_text("时限 Deadline 1/6 10:40")
 
     # The due one: the customer had already been helped in a shop.
     await due_row.locator("button[data-action=close]").click()

@@ -306,7 +306,9 @@ function drawCallbacks(list) {
   for (const c of list) {
     const calling = c.status === "calling";
     const [zh, en] = CALLBACK_REASONS[c.reason] || [c.reason, ""];
-    const customer = el("td", { className: "cb-customer" }, el("strong", { textContent: c.customer }));
+    const customer = el("td", { className: "cb-customer" },
+      el("strong", { textContent: c.customer }),
+      el("span", { className: "cb-reason" }, ...bilingual(zh, en)));
     if (c.attempts > 0) {
       customer.append(el("span", { className: "cb-hint", textContent: `已拨 ${c.attempts} 次 · ${c.attempts} tried` }));
     }
@@ -317,15 +319,16 @@ function drawCallbacks(list) {
     };
     const row = el("tr", { className: `cb-row cb-${c.status}` },
       customer,
-      el("td", { className: "cb-reason" }, ...bilingual(zh, en)),
       el("td", { className: "cb-when" },
         el("span", { className: "cb-due", textContent: shortWhen(c.due_at) }),
-        el("span", { className: "cb-hint", textContent: `时限 Deadline ${shortWhen(c.deadline)}` })),
-      el("td", {}, el("span", { className: "cb-status" }), el("span", { className: "cb-hint cb-left" })),
-      el("td", {}, el("div", { className: "cb-actions" },
-        button("run", "primary", bilingual("立即回拨", "Run now")),
-        button("reschedule", "quiet", bilingual("改约", "Reschedule")),
-        button("close", "quiet", bilingual("关闭", "Close")))));
+        el("span", { className: "cb-hint" }, "时限 Deadline ",
+          el("span", { className: "cb-deadline", textContent: shortWhen(c.deadline) }))),
+      el("td", {},
+        el("span", { className: "cb-status" }), el("span", { className: "cb-hint cb-left" }),
+        el("div", { className: "cb-actions" },
+          button("run", "primary", bilingual("立即回拨", "Run now")),
+          button("reschedule", "quiet", bilingual("改约", "Reschedule")),
+          button("close", "quiet", bilingual("关闭", "Close")))));
     row.dataset.id = c.id;
     rows.push(row);
     if (callbackEditor && callbackEditor.id === c.id) rows.push(editorRow(c));
@@ -367,7 +370,7 @@ function editorRow(c) {
   form.append(cancel, el("p", { className: "error cb-error", role: "alert", textContent: editor.error || "" }));
   form.addEventListener("input", (event) => { editor.values[event.target.name] = event.target.value; });
   form.addEventListener("submit", submitCallback);
-  return el("tr", { className: "cb-editor" }, el("td", { colSpan: 5 }, form));
+  return el("tr", { className: "cb-editor" }, el("td", { colSpan: 3 }, form));
 }
 
 function tickCallbacks() {
@@ -386,9 +389,9 @@ function tickCallbacks() {
       row.className = `cb-row cb-${status}`;
       row.querySelector(".cb-status").textContent = CALLBACK_STATUS[status];
     }
-    const left = status === "overdue" ? duration(-(now - deadline), "超时 ", " past the deadline")
+    const left = status === "overdue" ? duration(-(now - deadline), "超时 ", " late")
       : status === "due" ? duration(deadline - now, "剩 ", " left")
-      : status === "upcoming" ? duration(due - now, "", " from now", "后") : ["请接听您的电话", "answer your phone"];
+      : status === "upcoming" ? duration(due - now, "", "", "后", "in ") : ["请接听电话", "answer your phone"];
     const text = `${left[0]} · ${left[1]}`;
     const hint = row.querySelector(".cb-left");
     if (hint.textContent !== text) hint.textContent = text;
@@ -405,12 +408,12 @@ function tickCallbacks() {
   summary.classList.toggle("due", counts.overdue === 0 && counts.due > 0);
 }
 
-function duration(ms, zhBefore, enAfter, zhAfter = "") {
+function duration(ms, zhBefore, enAfter, zhAfter = "", enBefore = "") {
   // ms < 0: time gone by, in whole minutes gone; ms > 0: time left, rounded up.
   const minutes = Math.max(1, ms < 0 ? Math.floor(-ms / 60_000) : Math.ceil(ms / 60_000));
   const [n, zh, en] = minutes < 90 ? [minutes, "分钟", "min"]
     : minutes < 48 * 60 ? [Math.round(minutes / 60), "小时", "h"] : [Math.round(minutes / 1440), "天", "d"];
-  return [`${zhBefore}${n} ${zh}${zhAfter}`, `${n} ${en}${enAfter}`];
+  return [`${zhBefore}${n} ${zh}${zhAfter}`, `${enBefore}${n} ${en}${enAfter}`];
 }
 
 function shortWhen(iso) {
