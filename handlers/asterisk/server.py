@@ -22,6 +22,7 @@ from handlers.asterisk.callbacks import DEFAULT_TRUNK
 from handlers.asterisk.session import AgiSession, SessionLimits
 from handlers.asterisk.wire import MAX_LINE
 from ivr.calls.service import CallService
+from ivr.metrics.process import AGI_SESSIONS
 
 log = structlog.get_logger(__name__)
 
@@ -79,12 +80,14 @@ class AgiServer:
             writer.close()
             return
         self._sessions.add(task)
+        AGI_SESSIONS.inc()  # /metrics: hotline_agi_sessions
         try:
             _keepalive(writer)
             await AgiSession(
                 reader, writer, self.calls, self.sounds_root, self.limits, self.live, self.trunk
             ).run()
         finally:
+            AGI_SESSIONS.dec()
             self._sessions.discard(task)
 
 
