@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from ivr.store import EmbeddedPostgres, create_pool, migrate, start_embedded, stop_orphans
+from tests.browser import launched_browser
 
 TEMPLATE = "hotline_template"
 
@@ -40,6 +41,13 @@ async def dsn(pg_server: EmbeddedPostgres) -> AsyncIterator[str]:
         yield pg_server.dsn_for(name)
     finally:
         await _execute(pg_server.dsn, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    """Headless Chromium for the page tests (tests/browser.py)."""
+    async for launched in launched_browser():
+        yield launched
 
 
 @pytest.fixture

@@ -8,11 +8,8 @@ Screenshots of each stage go to test-artifacts/console/."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,35 +19,13 @@ from ivr.store import routing as routing_db
 from ivr.store.agents import AgentStore
 from tests.agents.conftest import CALLER, ConsoleDesk, Running
 
-CHROMIUM = Path(os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-# Playwright starts Chromium with --headless and an empty --user-data-dir of its own.
-FLAGS = [
-    "--no-sandbox",  # tests run as root here; the sandbox refuses root
-    "--disable-gpu",
-    "--disable-background-networking",  # no network but loopback: don't try to phone home
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Page, expect
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"no Chromium at {CHROMIUM}: apt-get install chromium (CI's .ci/run does)",
-)
+from tests.browser import needs_chromium
+from tests.browser import shot as screenshot
 
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+pytestmark = needs_chromium
 
 
 async def console(
@@ -73,8 +48,7 @@ async def console(
 
 
 async def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await screenshot(page, "console", name)
 
 
 async def test_log_in_take_a_call_and_wrap_up(running: Running, browser: Browser) -> None:

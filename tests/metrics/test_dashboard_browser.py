@@ -5,10 +5,7 @@ the page being those of the report's JSON. Screenshots go to test-artifacts/dash
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,39 +17,17 @@ from tests.metrics.records import SH
 
 __all__ = ["running"]
 
-CHROMIUM = Path(os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-FLAGS = [
-    "--no-sandbox",  # tests run as root here; the sandbox refuses root
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Page, expect
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"no Chromium at {CHROMIUM}: apt-get install chromium (CI's .ci/run does)",
-)
+from tests.browser import needs_chromium
+from tests.browser import shot as screenshot
 
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+pytestmark = needs_chromium
 
 
 async def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await screenshot(page, "dashboard", name)
 
 
 async def more_satisfied_answers(running: Running, ids: dict[str, int], n: int) -> None:
