@@ -1,7 +1,7 @@
 """FastAGI at 5,000 concurrent channels: the cost of an AGI command beside a raw asyncio line
 server, the memory of a held-open channel, and a soak that shows that memory is given back.
 
-    python -m bench.fastagi [--channels 5000] [--inputs 4] [--soak 2] [--trace 12]
+    python -m bench.fastagi [--channels 5000] [--inputs 4] [--soak 4] [--trace 12]
 
 Loopback only, bounded in count (rounds of `--channels` calls) and time (`--round-seconds`,
 `--max-seconds`). This process simulates every Asterisk channel (one asyncio task each, all
@@ -35,7 +35,9 @@ time), rounds of `--channels` calls placed at once:
   step left out because there is none. The echo server is measured the same way in the same
   run (target: agi ≤ 2× echo). CPU time, not wall time: with 5,000 channels on 2 cores the wall
   clock measures the client and the machine's other load as much as the server;
-- **soak** (c): `--soak` more park rounds; the server's RSS after gc after every round;
+- **soak** (c): `--soak` more park rounds; after every round, the server's RSS and its count of
+  allocated Python memory blocks (sys.getallocatedblocks), both after gc.collect(); at the end,
+  RSS again after glibc's malloc_trim(0) — what is live, apart from what malloc keeps;
 - **traced**: a last park round with tracemalloc on in the server: where a channel's bytes go.
 At the end the call records are counted: one per call placed, every one ended.
 """
@@ -45,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import math
@@ -210,14 +213,19 @@ async def _control(port: int, sessions: Callable[[], int], echo: Echo, sounds: s
     say(port=port, pid=os.getpid())
     while line := (await stdin.readline()).decode().split():
         match line:
-            case ["stats"] | ["gc"]:
-                if line == ["gc"]:
+            case ["stats"] | ["gc"] | ["trim"]:
+                if line != ["stats"]:
                     gc.collect()
+                if line == ["trim"]:  # hand the allocator's free memory back to the system
+                    with contextlib.suppress(OSError, AttributeError):  # glibc only
+                        ctypes.CDLL("libc.so.6").malloc_trim(0)
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 say(
                     rss_kb=_rss_kb(),
                     maxrss_kb=usage.ru_maxrss,
                     cpu_s=usage.ru_utime + usage.ru_stime,
+                    sys_s=usage.ru_stime,
+                    blocks=sys.getallocatedblocks(),  # Python's live memory blocks
                     sessions=sessions(),
                 )
             case ["plan", inputs, mode]:
@@ -407,6 +415,7 @@ class Round:
     elapsed: float
     cpu_s: float  # the server process's CPU time during the round
     rss_kb: dict[str, int] = field(default_factory=dict)  # after gc: before, at the gate, after
+    blocks: dict[str, int] = field(default_factory=dict)  # Python's allocated blocks, the same
     held: int = 0  # the server's sessions at the gate
     window: dict[str, float] = field(default_factory=dict)  # listen: between its two gates
 
@@ -432,8 +441,8 @@ class Round:
             w = self.window
             text += (
                 f"\n     in the prompts: {w['commands']:.0f} commands, {w['seconds']:.1f} s, "
-                f"{w['commands'] / w['seconds']:.0f} cmd/s, server CPU {w['cpu_s']:.2f} s = "
-                f"{self.per_command_us:.1f} µs/command"
+                f"{w['commands'] / w['seconds']:.0f} cmd/s, server CPU {w['cpu_s']:.2f} s "
+                f"({w['sys_s'] / w['cpu_s']:.0%} system) = {self.per_command_us:.1f} µs/command"
             )
         return text
 
@@ -463,7 +472,7 @@ async def run_round(
     connecting = asyncio.Semaphore(CONNECTING)
     slots = asyncio.Semaphore(at_once or calls)
     result = Round(name, child.kind, calls, tally, 0.0, 0.0)
-    marks: list[tuple[float, int, float]] = []  # server CPU, commands, time at each gate
+    marks: list[tuple[float, float, int, float]] = []  # CPU, system CPU, commands, time
 
     async def call(i: int) -> None:
         async with slots:
@@ -477,7 +486,8 @@ async def run_round(
             next(iter(done)).result()
             raise RuntimeError(f"{name}: a channel ended before all {calls} reached the gate")
 
-    result.rss_kb["before"] = (await child.ask("gc"))["rss_kb"]
+    before = await child.ask("gc")
+    result.rss_kb["before"], result.blocks["before"] = before["rss_kb"], before["blocks"]
     cpu_before = (await child.ask("stats"))["cpu_s"]
     started = time.perf_counter()
     tasks = [asyncio.create_task(call(i)) for i in range(calls)]
@@ -488,10 +498,11 @@ async def run_round(
                 if i == 0:
                     at_gate = await child.ask("gc")
                     result.rss_kb["gate"], result.held = at_gate["rss_kb"], at_gate["sessions"]
+                    result.blocks["gate"] = at_gate["blocks"]
                     if while_parked is not None:
                         await while_parked()
-                cpu = (await child.ask("stats"))["cpu_s"]
-                marks.append((cpu, tally.commands, time.perf_counter()))
+                stats = await child.ask("stats")
+                marks.append((stats["cpu_s"], stats["sys_s"], tally.commands, time.perf_counter()))
                 gate.open.set()
             await asyncio.gather(*tasks)
     finally:
@@ -500,15 +511,17 @@ async def run_round(
         await asyncio.gather(*tasks, return_exceptions=True)
     result.elapsed = time.perf_counter() - started
     if len(marks) == 2:
-        (cpu0, commands0, t0), (cpu1, commands1, t1) = marks
+        (cpu0, sys0, commands0, t0), (cpu1, sys1, commands1, t1) = marks
         result.window = {
             "cpu_s": cpu1 - cpu0,
+            "sys_s": sys1 - sys0,
             "commands": commands1 - commands0,
             "seconds": t1 - t0,
         }
     await _quiet(child)
     result.cpu_s = (await child.ask("stats"))["cpu_s"] - cpu_before
-    result.rss_kb["after"] = (await child.ask("gc"))["rss_kb"]
+    after = await child.ask("gc")
+    result.rss_kb["after"], result.blocks["after"] = after["rss_kb"], after["blocks"]
     print(result.row(), flush=True)
     return result
 
@@ -526,10 +539,11 @@ async def _quiet(child: Child, within: float = 30.0) -> None:
 @dataclass
 class Figures:
     rounds: dict[tuple[str, str], Round] = field(default_factory=dict)
-    soak: list[tuple[str, int]] = field(default_factory=list)  # (after round, agi RSS KB)
+    soak: list[tuple[str, int, int]] = field(default_factory=list)  # round, RSS KB, blocks
     trace: dict[str, Any] = field(default_factory=dict)
     records: dict[str, int] = field(default_factory=dict)
     expected_records: int = 0
+    trimmed_kb: int = 0  # agi RSS after the soak and malloc_trim(0): what is live, not kept
     same_lines: bool = False
 
     def per_channel_kb(self, server: str) -> float:
@@ -596,12 +610,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> Figures:
                 w.tally.first == _text(command_lines(sounds, keys, mode))
                 for w, (_, mode, keys) in zip(warm, rounds[1:], strict=True)
             )
-            figures.soak.append(("baseline", (await agi.ask("gc"))["rss_kb"]))
+            base = await agi.ask("gc")
+            figures.soak.append(("baseline", base["rss_kb"], base["blocks"]))
             for name, mode, keys in rounds + soak:
                 done = await run_round(agi, name, n, mode, keys, limit=limit)
                 figures.rounds["agi", name] = done
-                figures.soak.append((name, done.rss_kb["after"]))
+                figures.soak.append((name, done.rss_kb["after"], done.blocks["after"]))
                 placed += n
+            figures.trimmed_kb = (await agi.ask("trim"))["rss_kb"]
             if args.trace:
 
                 async def trace() -> None:
@@ -636,6 +652,8 @@ def report(figures: Figures, args: argparse.Namespace, load: tuple[float, ...]) 
     park = figures.rounds["agi", "park"]
     base, peak = figures.soak[0][1], park.rss_kb["gate"]
     residual = figures.soak[-1][1] - base
+    blocks0, blocks_peak = figures.soak[0][2], park.blocks["gate"]
+    blocks_left = figures.soak[-1][2] - blocks0
     barge, echo_barge = figures.rounds["agi", "barge"], figures.rounds["echo", "barge"]
     turns = barge.calls * (args.inputs + 2)  # the start, each key, the hang-up
     turn_us = (barge.cpu_s - agi_us / 1e6 * barge.tally.commands) / turns * 1e6
@@ -661,10 +679,20 @@ def report(figures: Figures, args: argparse.Namespace, load: tuple[float, ...]) 
         f"(b) memory per parked channel (RSS growth / {n}; {park.held} sessions held): "
         f"agi {agi_kb:.1f} KB, echo {echo_kb:.1f} KB (target ≤ {TARGET_KB:.0f} KB)"
     )
-    soak = ", ".join(f"{name} {kb / 1024:.1f}" for name, kb in figures.soak)
+    soak = ", ".join(f"{name} {kb / 1024:.1f}" for name, kb, _ in figures.soak)
+    blocks = ", ".join(f"{name} {b}" for name, _, b in figures.soak)
     print(
         f"(c) agi RSS MiB after gc: {soak}; {n} parked: {peak / 1024:.1f}; last − baseline "
         f"{residual / 1024:+.1f} MiB ({residual / max(1, peak - base):.0%} of the parked growth)"
+    )
+    print(
+        f"    after malloc_trim(0): {figures.trimmed_kb / 1024:.1f} MiB "
+        f"({(figures.trimmed_kb - base) / 1024:+.1f} MiB on the baseline): the rest was free memory"
+        " the C allocator kept"
+    )
+    print(
+        f"    Python blocks after gc: {blocks}; {n} parked: {blocks_peak}; last − baseline "
+        f"{blocks_left:+d} ({blocks_left / max(1, blocks_peak - blocks0):.1%} of the parked growth)"
     )
     print(
         f"    every call completed: {completed}; call records {records} (expected "
@@ -703,7 +731,7 @@ def main() -> None:
     child.add_argument("--max-sessions", type=int, default=2000)
     parser.add_argument("--channels", type=int, default=5000)
     parser.add_argument("--inputs", type=int, default=4, help="keys per call")
-    parser.add_argument("--soak", type=int, default=2, help="park rounds after the others")
+    parser.add_argument("--soak", type=int, default=4, help="park rounds after the others")
     parser.add_argument("--trace", type=int, default=12, help="tracemalloc sites (0: no round)")
     parser.add_argument("--round-seconds", type=float, default=300.0)
     parser.add_argument("--max-seconds", type=float, default=1800.0)

@@ -6,9 +6,11 @@ own, loopback only, bounded in count and time.
 
 Each call is the Twilio peer (`handlers.twilio.peer`) running the TwiML it gets back: the
 caller presses `--moves` one per <Gather>, then hangs up; every <Dial> is answered by the far
-end; the final status callback ends the call. `--pace` seconds pass before each key press and
-each answer (0: back to back, the server's ceiling). Every webhook's latency is measured from
-the request being sent to its response's headers (aiohttp tracing, connection set-up included).
+end; the final status callback ends the call. About `--pace` seconds (0.5–1.5×, at random)
+pass before each key press and each answer, and the first calls start spread over a call's
+length, so arrivals are random rather than in step (0: back to back, the server's ceiling).
+Every webhook's latency is measured from the request being sent to its response's headers
+(aiohttp tracing, connection set-up included).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
@@ -33,11 +36,13 @@ MAX_CALLS = 100_000
 
 
 class BenchCaller:
-    """Presses its moves, one per <Gather>, `pace` seconds after the prompt; then hangs up."""
+    """Presses its moves, one per <Gather>, about `pace` seconds after the prompt (0.5–1.5×,
+    so callers do not act in step); then hangs up."""
 
-    def __init__(self, moves: list[str], pace: float) -> None:
+    def __init__(self, moves: list[str], pace: float, rng: random.Random) -> None:
         self._moves = list(moves)
         self._pace = pace
+        self._rng = rng
 
     async def hear(self, text: str, language: str | None) -> None:
         return None
@@ -52,19 +57,21 @@ class BenchCaller:
         num_digits: int | None,
         finish_on_key: str,
     ) -> str | HangupType:
-        await asyncio.sleep(self._pace)
+        await asyncio.sleep(self._pace * self._rng.uniform(0.5, 1.5))
         return self._moves.pop(0) if self._moves else HANGUP
 
 
 class BenchAgents:
-    """Whoever a <Dial> rings answers after `pace` seconds; the agent ends the talk."""
+    """Whoever a <Dial> rings answers after about `pace` seconds; the agent ends the talk."""
 
-    def __init__(self, pace: float) -> None:
+    def __init__(self, pace: float, rng: random.Random | None = None) -> None:
         self._pace = pace
+        self._rng = rng or random.Random(0)
 
     async def dial(self, target: str, kind: str, timeout: float) -> DialResult:  # noqa: ASYNC109
-        await asyncio.sleep(self._pace)
-        return DialResult("completed", ring_seconds=self._pace, talk_seconds=0.0)
+        ring = self._pace * self._rng.uniform(0.5, 1.5)
+        await asyncio.sleep(ring)
+        return DialResult("completed", ring_seconds=ring, talk_seconds=0.0)
 
     async def enqueue(self, queue: str) -> QueueResult:
         raise AssertionError("the hotline never enqueues on Twilio")
@@ -105,15 +112,19 @@ async def run(
 ) -> Result:
     result = Result(calls)
     slots = asyncio.Semaphore(concurrency)
+    rng = random.Random(calls * 1000 + concurrency)  # the same run each time
     trace = _traced(result.latencies_ms, result.by_path)
     connector = aiohttp.TCPConnector(limit=0)  # as many connections as calls, like Twilio
     async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as http:
-        peer = TwilioPeer(url, token, session=http, far_end=BenchAgents(pace))
+        peer = TwilioPeer(url, token, session=http, far_end=BenchAgents(pace, rng))
 
         async def one(i: int) -> None:
             async with slots:
+                if i < concurrency:  # paced: the first calls arrive spread over a call's length
+                    await asyncio.sleep(rng.uniform(0, 3 * pace))
+                caller = BenchCaller(moves, pace, rng)
                 transcript = await peer.call(
-                    to="+18005550100", from_=f"+86139{i:08d}", caller=BenchCaller(moves, pace)
+                    to="+18005550100", from_=f"+86139{i:08d}", caller=caller
                 )
             result.sids.append(transcript.call_sid)
             result.webhooks += len(transcript.responses)

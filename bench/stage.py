@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 from ivr.store import EmbeddedPostgres, create_pool, migrate, start_embedded
 from tests.e2e.processes import Server, free_port, start_server, wait_for
@@ -81,9 +82,27 @@ async def hotline(workdir: Path, flows: Path, dsn: str, token: str, name: str) -
     return await start_server(workdir, flows, env, name=name)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of these processes (those gone count 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def postgres_pids(db: EmbeddedPostgres) -> list[int]:
+    """The embedded server's postmaster and its backends (the set changes as they come)."""
+    pid = int((db.data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+    return [pid, *(c.pid for c in psutil.Process(pid).children())]
+
+
 @contextlib.asynccontextmanager
-async def bare_server(workdir: Path) -> AsyncIterator[str]:
-    """`python -m bench.bare` on a free loopback port; yields its URL."""
+async def bare_server(workdir: Path) -> AsyncIterator[tuple[str, int]]:
+    """`python -m bench.bare` on a free loopback port; yields its URL and pid."""
     import aiohttp
 
     port = free_port()
@@ -107,7 +126,7 @@ async def bare_server(workdir: Path) -> AsyncIterator[str]:
                     return False
 
             await wait_for(up, "the bare server")
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -42,6 +42,7 @@ class Run:
     mode: str  # saturated | paced
     concurrency: int
     result: dict[str, Any]
+    cpu_ms: tuple[float, float] = (0.0, 0.0)  # per webhook: the server's, PostgreSQL's
 
     @property
     def calls_per_s(self) -> float:
@@ -114,14 +115,15 @@ async def count_records(pool: asyncpg.Pool, sids: list[str]) -> dict[str, int]:
 def report(runs: list[Run], records: dict[str, int], errors: int, load: tuple[float, ...]) -> bool:
     print(
         f"\n{'server':<8} {'mode':<9} {'conc':>5} {'calls':>6} {'calls/s':>8} "
-        f"{'webhooks/s':>10} {'per call':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}"
+        f"{'webhooks/s':>10} {'per call':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} "
+        f"{'cpu ms/webhook: server':>22} {'postgres':>8}"
     )
     for r in runs:
         print(
             f"{r.server:<8} {r.mode:<9} {r.concurrency:>5} {r.result['calls']:>6} "
             f"{r.calls_per_s:>8.1f} {r.webhooks_per_s:>10.1f} "
             f"{r.result['webhooks'] / r.result['calls']:>8.1f} {r.percentile(50):>7.1f} "
-            f"{r.percentile(99):>7.1f} {r.failed:>6}"
+            f"{r.percentile(99):>7.1f} {r.failed:>6} {r.cpu_ms[0]:>22.2f} {r.cpu_ms[1]:>8.2f}"
         )
     ok = True
     print()
@@ -165,8 +167,9 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
         sids: list[str] = []
         load_before = os.getloadavg()
         try:
-            async with stage.bare_server(workdir) as bare_url:
+            async with stage.bare_server(workdir) as (bare_url, bare_pid):
                 targets = {"hotline": (server.url, FULL_MOVES), "bare": (bare_url, BARE_MOVES)}
+                pids = {"hotline": server.process.pid, "bare": bare_pid}
                 for name, (url, moves) in targets.items():  # warm-up, not reported
                     warm = await generate(workdir, url, 10, 40, moves, 0.0, args.max_seconds)
                     sids += warm["sids"] if name == "hotline" else []
@@ -177,10 +180,17 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                         calls = max(100, level * args.calls_per_slot)
                         for name, (url, moves) in targets.items():
                             print(f"{mode} {name} {level} concurrent, {calls} calls…", flush=True)
+                            db_pids = stage.postgres_pids(db)
+                            before = stage.cpu_seconds([pids[name]]), stage.cpu_seconds(db_pids)
                             result = await generate(
                                 workdir, url, level, calls, moves, pace, args.max_seconds
                             )
-                            runs.append(Run(name, mode, level, result))
+                            used = (
+                                stage.cpu_seconds([pids[name]]) - before[0],
+                                stage.cpu_seconds(stage.postgres_pids(db)) - before[1],
+                            )
+                            cpu = tuple(1000 * u / max(1, result["webhooks"]) for u in used)
+                            runs.append(Run(name, mode, level, result, cpu))  # type: ignore[arg-type]
                             sids += result["sids"] if name == "hotline" else []
         finally:
             stop.set()
@@ -207,6 +217,8 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                         "p50_ms": r.percentile(50),
                         "p99_ms": r.percentile(99),
                         "failed": r.failed,
+                        "server_cpu_ms_per_webhook": r.cpu_ms[0],
+                        "postgres_cpu_ms_per_webhook": r.cpu_ms[1],
                         "by_path_p99_ms": {
                             p: percentile(v, 99) for p, v in r.result["by_path"].items()
                         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 from aiohttp import web
 
@@ -41,6 +42,16 @@ async def edge_errors(request: web.Request, handler: web.Handler) -> web.StreamR
             return web.Response(text=twiml.apology(), content_type="text/xml")
         status = next(code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind))
         return web.json_response({"error": str(exc)}, status=status)
+    except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+        if request.path.startswith(twiml.BASE + "/"):
+            log.exception("request failed", path=request.path)
+            return web.Response(text=twiml.apology(), content_type="text/xml")
+        # A value PostgreSQL cannot store (a NUL character, a number out of range) or one that
+        # clashes with a stored one (a second agent with an extension): the request's fault.
+        log.warning("refused by the database", path=request.path, error=repr(exc))
+        bad = isinstance(exc, asyncpg.DataError)
+        message = "a value cannot be stored" if bad else "conflicts with existing data"
+        return web.json_response({"error": message}, status=400 if bad else 409)
     except Exception:
         log.exception("request failed", path=request.path)
         if request.path.startswith(twiml.BASE + "/"):

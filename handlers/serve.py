@@ -21,6 +21,7 @@ from handlers.settings import Settings
 from handlers.twilio.callbacks import TwilioDialer
 from ivr.callbacks.service import Dialer
 from ivr.callbacks.worker import CallbackWorker
+from ivr.calls.sweeper import StaleCallSweeper, SweepPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +42,7 @@ async def serve(settings: Settings) -> None:
         open_hotline(settings) as hotline,
         _asterisk(hotline) as edge,
         _callbacks(hotline, edge.ami),
+        _sweeper(hotline),
     ):
         runner = web.AppRunner(build_app(hotline), access_log=None)
         await runner.setup()
@@ -88,6 +90,20 @@ async def _callbacks(hotline: Hotline, ami: AmiClient | None) -> AsyncIterator[N
         await task
         if isinstance(dialer, AsteriskDialer):
             await dialer.close()
+
+
+@asynccontextmanager
+async def _sweeper(hotline: Hotline) -> AsyncIterator[None]:
+    """Every instance closes calls that went silent (IVR_STALE_CALL_MINUTES) as `lost`."""
+    policy = SweepPolicy.minutes(hotline.settings.stale_call_minutes)
+    sweeper = StaleCallSweeper(hotline.calls, policy)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sweeper.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def _asterisk(hotline: Hotline) -> AbstractAsyncContextManager[AsteriskEdge]:

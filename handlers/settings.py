@@ -51,6 +51,7 @@ class Settings:
     ami_port: int = 5038  # secret are set (redirects for agents' flags, callbacks)
     ami_username: str | None = None
     ami_secret: str | None = None
+    stale_call_minutes: float = 10.0  # a call in a menu or queue with no step this long: lost
     asterisk_trunk: str = "trunk"  # the PJSIP endpoint Asterisk callbacks dial customers through
 
     @property
@@ -94,6 +95,7 @@ class Settings:
             ami_port=int(os.environ.get("IVR_AMI_PORT", "5038")),
             ami_username=os.environ.get("IVR_AMI_USERNAME") or None,
             ami_secret=os.environ.get("IVR_AMI_SECRET") or None,
+            stale_call_minutes=float(os.environ.get("IVR_STALE_CALL_MINUTES", "10")),
             asterisk_trunk=os.environ.get("IVR_ASTERISK_TRUNK") or "trunk",
         )
 

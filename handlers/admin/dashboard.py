@@ -187,7 +187,7 @@ class Dashboard:
         text = request.query.get(name)
         if not text:
             return default
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
             raise json_error(web.HTTPBadRequest, f"{name}: a whole number {low}–{high}")
         return int(text)
 

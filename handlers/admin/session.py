@@ -35,7 +35,7 @@ def valid_session(request: web.Request, token: str, now: float | None = None) ->
         return False
     value = request.cookies.get(COOKIE, "")
     expires, _, signature = value.partition(".")
-    if not expires.isdigit() or len(value) > 200:
+    if not (expires.isascii() and expires.isdigit()) or len(value) > 200:
         return False
     if int(expires) < (time.time() if now is None else now):
         return False

@@ -123,7 +123,8 @@ class TwilioCallbackHooks:
         if not self.signatures.valid(request, form):
             raise web.HTTPForbidden(text="invalid Twilio signature")
         job, attempt = request.query.get("job", ""), request.query.get("attempt", "")
-        if not (job.isdigit() and attempt.isdigit() and len(job) < 19 and len(attempt) < 6):
+        ok = f"{job}{attempt}".isascii() and job.isdigit() and attempt.isdigit()
+        if not (ok and len(job) < 19 and len(attempt) < 6):
             raise web.HTTPBadRequest(text="job and attempt are required")
         return int(job), int(attempt), form
 

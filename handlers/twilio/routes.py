@@ -88,7 +88,7 @@ class TwilioWebhooks:
         """The Dial of an agent offer ended: DialCallStatus says how."""
         form, sid = await self._signed(request)
         offer = request.query.get("offer", "")
-        if not offer.isdigit() or len(offer) > 18:
+        if not (offer.isascii() and offer.isdigit()) or len(offer) > 18:
             raise web.HTTPBadRequest(text="offer is missing or malformed")
         status = form.get("DialCallStatus", "failed")
         seq = _seq(request)
@@ -100,8 +100,8 @@ class TwilioWebhooks:
                 TRANSPORT, sid, int(offer), outcome, self._render(request), seq
             )
             return _twiml(step)
-        talk = form.get("DialCallDuration", "0")
-        answered_at = self.calls.clock.now() - timedelta(seconds=int(talk) if talk.isdigit() else 0)
+        talk = _seconds(form.get("DialCallDuration", "0"))
+        answered_at = self.calls.clock.now() - timedelta(seconds=talk)
         step = await self.calls.ring_ended(
             TRANSPORT, sid, int(offer), "answered", self._render(request), seq, answered_at
         )
@@ -122,6 +122,9 @@ class TwilioWebhooks:
     async def status(self, request: web.Request) -> web.Response:
         form, sid = await self._signed(request)
         if form.get("CallStatus") in FINAL_STATUSES:
+            record = await self.calls.get(TRANSPORT, sid)  # most calls end with our <Hangup>:
+            if record is not None and record.ended_at is not None:  # one read, no lock
+                return web.Response(status=204)
             try:  # the call may have ended already (we hung up): then this changes nothing
                 await self.calls.advance(TRANSPORT, sid, ev.CallerHungUp(), self._render(request))
             except UnknownCall:
@@ -149,11 +152,17 @@ class TwilioWebhooks:
 
 def _seq(request: web.Request) -> int | None:
     seq = request.query.get("seq", "")
-    return int(seq) if seq.isdigit() and len(seq) < 9 else None
+    return int(seq) if seq.isascii() and seq.isdigit() and len(seq) < 9 else None
 
 
 def _field(form: Mapping[str, str], name: str) -> str:
-    return form.get(name, "")[:64]
+    """A caller id or number as stored: printable characters only (PostgreSQL refuses NUL)."""
+    return "".join(c for c in form.get(name, "")[:64] if c.isprintable())
+
+
+def _seconds(value: str) -> int:
+    """Twilio's whole seconds (DialCallDuration); anything else (², 10**30) counts as 0."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else 0
 
 
 def _twiml(step: Step) -> web.Response:

@@ -214,7 +214,9 @@ class CallService:
             conn = ctx.locked.conn
             if outcome == "answered":
                 return await self._answered(ctx, offer_id, answered_at or ctx.now)
-            offer = await self.router.not_answered(conn, offer_id, ctx.now, outcome)
+            offer = await self.router.not_answered(
+                conn, offer_id, ctx.now, outcome, ctx.locked.record.id
+            )
             if offer is None or ctx.before.waiting != "queue":
                 return None
             ended = EventRecord(

@@ -125,7 +125,9 @@ class Router:
         self, conn: db.Conn, call: CallRecord, offer_id: int, at: datetime
     ) -> tuple[Offer, Case] | None:
         """The agent picked up: their call now; the caller's case gets its owner (首问负责制)."""
-        offer = await db.close_offer(conn, offer_id, "answered", at, answered_at=at)
+        offer = await db.close_offer(
+            conn, offer_id, "answered", at, answered_at=at, call_id=call.id
+        )
         if offer is None:
             return None  # already closed (a retried webhook, or the caller left)
         await db.set_agent_state(conn, offer.agent_id, "on_call", at, call_id=call.id)
@@ -150,10 +152,11 @@ class Router:
         return offer, case
 
     async def not_answered(
-        self, conn: db.Conn, offer_id: int, at: datetime, outcome: str
+        self, conn: db.Conn, offer_id: int, at: datetime, outcome: str, call_id: int | None = None
     ) -> Offer | None:
-        """Missed (three rings passed), declined or failed: the offer ends, the call moves on."""
-        offer = await db.close_offer(conn, offer_id, outcome, at)
+        """Missed (three rings passed), declined or failed: the offer ends, the call moves on.
+        Given `call_id`, an offer of another call is left alone (None)."""
+        offer = await db.close_offer(conn, offer_id, outcome, at, call_id=call_id)
         if offer is None:
             return None
         if outcome == "declined":  # back to work, but to the end of the longest-idle line
@@ -164,22 +167,6 @@ class Router:
         return offer
 
     async def call_ended(self, conn: db.Conn, call: CallRecord, at: datetime) -> None:
-        """The caller is gone: a ringing agent is freed, a connected agent goes to wrap-up."""
-        ringing = await db.ringing_offer(conn, call.id)
-        if ringing is not None:
-            await db.close_offer(conn, ringing.id, "caller_abandoned", at)
-            await db.set_agent_state(conn, ringing.agent_id, "available", at)
-            await db.notify(
-                conn,
-                ringing.agent_id,
-                "offer_ended",
-                offer_id=ringing.id,
-                outcome="caller_abandoned",
-            )
-        await db.leave_wait(conn, call.id, at, "abandoned")
-        await db.end_answered_offer(conn, call.id, at)
-        row = await conn.fetchrow(
-            "SELECT id FROM agents WHERE call_id = $1 AND state = 'on_call' FOR UPDATE", call.id
-        )
-        if row is not None:
-            await db.set_agent_state(conn, row["id"], "wrap_up", at, call_id=call.id)
+        """The caller is gone: a ringing agent is freed, a connected agent goes to wrap-up.
+        One statement (db.end_call): it runs at the end of every call."""
+        await db.end_call(conn, call.id, at)

@@ -63,6 +63,18 @@ class TurnUpdate:
     ended_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class StaleCall:
+    """An open call whose last event is old: what the sweeper needs to close it."""
+
+    id: int
+    transport: str
+    external_id: str
+    seq: int
+    waiting: str | None
+    last_at: datetime
+
+
 _FIELDS = tuple(f.name for f in fields(CallRecord))
 _COLUMNS = ", ".join(_FIELDS)
 
@@ -172,6 +184,25 @@ class CallStore:
                 number,
             )
         )
+
+    async def stale(
+        self, idle_before: datetime, bridged_before: datetime, limit: int
+    ) -> list[StaleCall]:
+        """Open calls whose last event is before `idle_before` (before `bridged_before` for a
+        call connected to an agent or extension), oldest first."""
+        rows = await self._pool.fetch(
+            """SELECT c.id, c.transport, c.external_id, c.seq, c.state ->> 'waiting' AS waiting,
+                      e.at AS last_at
+               FROM calls c JOIN call_events e ON e.call_id = c.id AND e.n = c.n_events
+               WHERE c.ended_at IS NULL
+                 AND e.at < CASE WHEN c.state ->> 'waiting' IN ('dial', 'connected')
+                                 THEN $2::timestamptz ELSE $1::timestamptz END
+               ORDER BY e.at LIMIT $3""",
+            idle_before,
+            bridged_before,
+            limit,
+        )
+        return [StaleCall(**dict(r)) for r in rows]
 
     async def get_by_id(self, call_id: int) -> CallRecord | None:
         row = await self._pool.fetchrow(f"SELECT {_COLUMNS} FROM calls WHERE id = $1", call_id)

@@ -171,19 +171,64 @@ async def ringing_offer(conn: Conn, call_id: int) -> Offer | None:
 
 
 async def close_offer(
-    conn: Conn, offer_id: int, outcome: str, at: datetime, answered_at: datetime | None = None
+    conn: Conn,
+    offer_id: int,
+    outcome: str,
+    at: datetime,
+    answered_at: datetime | None = None,
+    call_id: int | None = None,
 ) -> Offer | None:
+    """Ends a ringing offer; None if it is not ringing (or, given `call_id`, not that call's)."""
     row = await conn.fetchrow(
         f"""UPDATE offers
             SET outcome = $2, answered_at = $4,
                 ended_at = CASE WHEN $2::text = 'answered' THEN NULL ELSE $3::timestamptz END
-            WHERE id = $1 AND outcome = 'ringing' RETURNING {_OFFER}""",
+            WHERE id = $1 AND outcome = 'ringing' AND ($5::bigint IS NULL OR call_id = $5)
+            RETURNING {_OFFER}""",
         offer_id,
         outcome,
         at,
         answered_at,
+        call_id,
     )
     return None if row is None else offer(row)
+
+
+# A call is over, in one statement (it runs at the end of every call): the agent its offer
+# was ringing is free again, its place in the queue is left, an answered offer's talk ends and
+# the agent on it goes to wrap-up; each agent concerned is notified, as set_agent_state and
+# notify() do, in that order. The two agent updates never meet one row: a ringing agent is
+# not on the call.
+_END_CALL = """
+WITH ringing AS (
+    UPDATE offers SET outcome = 'caller_abandoned', answered_at = NULL, ended_at = $2
+    WHERE call_id = $1 AND outcome = 'ringing' RETURNING id, agent_id
+), freed AS (
+    UPDATE agents a SET state = 'available', state_since = $2, call_id = NULL
+    FROM ringing r WHERE a.id = r.agent_id RETURNING a.id, r.id AS offer_id
+), queue_left AS (
+    UPDATE queue_waits SET left_at = $2, outcome = 'abandoned'
+    WHERE call_id = $1 AND left_at IS NULL
+), talk_ended AS (
+    UPDATE offers SET ended_at = $2 WHERE call_id = $1 AND outcome = 'answered' AND ended_at IS NULL
+), wrapping AS (
+    UPDATE agents SET state = 'wrap_up', state_since = $2, call_id = $1
+    WHERE call_id = $1 AND state = 'on_call' RETURNING id
+)
+SELECT pg_notify($3, payload::text) FROM (
+    SELECT json_build_object('agent', id, 'kind', 'state', 'state', 'available',
+                             'call_id', NULL) AS payload FROM freed
+    UNION ALL
+    SELECT json_build_object('agent', id, 'kind', 'offer_ended', 'offer_id', offer_id,
+                             'outcome', 'caller_abandoned') FROM freed
+    UNION ALL
+    SELECT json_build_object('agent', id, 'kind', 'state', 'state', 'wrap_up',
+                             'call_id', $1::bigint) FROM wrapping
+) AS notices"""
+
+
+async def end_call(conn: Conn, call_id: int, at: datetime) -> None:
+    await conn.execute(_END_CALL, call_id, at, AGENT_CHANNEL)
 
 
 async def end_answered_offer(conn: Conn, call_id: int, at: datetime) -> None:
