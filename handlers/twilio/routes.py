@@ -102,13 +102,13 @@ class TwilioWebhooks:
             return _twiml(step)
         talk = _seconds(form.get("DialCallDuration", "0"))
         answered_at = self.calls.clock.now() - timedelta(seconds=talk)
+        render = self._render(request)
+        hung_up = ev.AgentHungUp()  # the talk is over when Twilio tells us of the answer
         step = await self.calls.ring_ended(
-            TRANSPORT, sid, int(offer), "answered", self._render(request), seq, answered_at
+            TRANSPORT, sid, int(offer), "answered", render, seq, answered_at, then=hung_up
         )
-        if not step.replayed or step.state.waiting == "connected":
-            step = await self.calls.advance(
-                TRANSPORT, sid, ev.AgentHungUp(), self._render(request), step.seq
-            )
+        if step.replayed and step.state.waiting == "connected":  # answered in the console
+            step = await self.calls.advance(TRANSPORT, sid, hung_up, render, step.seq)
         return _twiml(step)
 
     async def resume(self, request: web.Request) -> web.Response:

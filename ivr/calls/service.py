@@ -207,8 +207,11 @@ class CallService:
         render: Render,
         expected_seq: int | None = None,
         answered_at: datetime | None = None,
+        then: ev.Event | None = None,
     ) -> Step:
-        """An offer's ringing is over: answered (connect), or missed/declined/failed (next)."""
+        """An offer's ringing is over: answered (connect), or missed/declined/failed (next).
+        `then`: what happened next, when Twilio reports the answer only once the talk is over
+        (the agent hung up): stored as a second step in the same transaction."""
 
         async def body(ctx: _Ctx) -> _Outcome | None:
             conn = ctx.locked.conn
@@ -226,7 +229,7 @@ class CallService:
             )
             return await self._route(ctx, [ended])
 
-        return await self._run(transport, external_id, expected_seq, render, body, None)
+        return await self._run(transport, external_id, expected_seq, render, body, None, then)
 
     async def _answered(self, ctx: _Ctx, offer_id: int, at: datetime) -> _Outcome | None:
         answered = await self.router.answered(ctx.locked.conn, ctx.locked.record, offer_id, at)
@@ -291,7 +294,10 @@ class CallService:
         render: Render,
         body: Callable[[_Ctx], Awaitable[_Outcome | None]],
         event: ev.Event | None,
+        then: ev.Event | None = None,
     ) -> Step:
+        """One step under the call's row lock; `then`, an event that follows at once if the
+        step leaves the call connected, is a second step in the same transaction."""
         async with self.store.lock(transport, external_id) as locked:
             if locked is None:
                 raise UnknownCall(f"{transport} call {external_id!r} is not known")
@@ -304,14 +310,27 @@ class CallService:
             outcome = await body(ctx)
             if outcome is None:
                 return self._replay(record)
-            state, actions, inputs = outcome
-            if state == ctx.before and not actions and not inputs[1:] and event is not None:
-                return self._replay(record)  # nothing happened (a repeated or stray event)
-            if state.ended or isinstance(event, ev.AgentHungUp):
-                await self.router.call_ended(locked.conn, record, ctx.now)
-            await self._core_actions(locked.conn, record, actions, ctx.now)
-            reply = render(actions, record.seq + 1, state)
-            saved = await locked.save(_update(ctx.now, inputs, state, actions, reply))
+            step = await self._apply(ctx, outcome, event, render)
+            if then is not None and not step.replayed and step.state.waiting == "connected":
+                after = _Ctx(locked, loaded, step.state, ctx.now)
+                state, actions = engine.advance(loaded.flow, step.state, then, self._directory())
+                following = (state, actions, [event_record(ctx.now, then)])
+                step = await self._apply(after, following, then, render)
+        return step
+
+    async def _apply(
+        self, ctx: _Ctx, outcome: _Outcome, event: ev.Event | None, render: Render
+    ) -> Step:
+        """Carry out and store one step of the locked call."""
+        locked, record = ctx.locked, ctx.locked.record
+        state, actions, inputs = outcome
+        if state == ctx.before and not actions and not inputs[1:] and event is not None:
+            return self._replay(record)  # nothing happened (a repeated or stray event)
+        if state.ended or isinstance(event, ev.AgentHungUp):
+            await self.router.call_ended(locked.conn, record, ctx.now)
+        await self._core_actions(locked.conn, record, actions, ctx.now)
+        reply = render(actions, record.seq + 1, state)
+        saved = await locked.save(_update(ctx.now, inputs, state, actions, reply))
         _log_step(saved, ctx.before, event, state, actions)
         return Step(saved, state, _transport_actions(actions), reply)
 

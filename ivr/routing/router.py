@@ -102,21 +102,18 @@ class Router:
         now: datetime,
     ) -> Ring:
         timeout = ring_timeout(rules.rings, rules.ring_period)
-        offer = await db.open_offer(
-            conn, call.id, agent.id, rules.queue, reason, now, timeout, rules.ring_period
-        )
-        case = await db.open_case_of(conn, call.caller)
-        await db.notify(
+        # One statement: the agent rings, the offer is made, the console hears of both (with
+        # the caller's open case).
+        offer = await db.ring_offer(
             conn,
+            call.id,
+            call.caller,
             agent.id,
-            "offer",
-            offer_id=offer.id,
-            call_id=call.id,
-            caller=call.caller,
-            ring_timeout=timeout,
-            ring_started_at=now.isoformat(),
-            case_id=case.id if case else None,
-            case_owner=case.owner if case else None,
+            rules.queue,
+            reason,
+            now,
+            timeout,
+            rules.ring_period,
         )
         log.info("offer ringing", agent=agent.id, offer_id=offer.id, reason=reason)
         return Ring(offer, agent)

@@ -34,7 +34,7 @@ def agent(row: Any) -> Agent:
 
 
 def offer(row: Any) -> Offer:
-    return Offer(**dict(row))
+    return Offer(**{name: row[name] for name in Offer.__dataclass_fields__})
 
 
 def case(row: Any) -> Case:
@@ -154,6 +154,59 @@ async def open_offer(
         at,
         ring_timeout,
         ring_period,
+    )
+    return offer(row)
+
+
+# An agent starts ringing for a call, in one statement (it runs for every offer): the agent's
+# state, the offer, and the two notices open_offer and notify() would send — the agent's new
+# state, then the offer with the caller's open case, if any.
+_RING = f"""
+WITH agent AS (
+    UPDATE agents SET state = 'ringing', state_since = $6, call_id = $1 WHERE id = $3
+    RETURNING id
+), offer AS (
+    INSERT INTO offers (call_id, agent_id, queue, reason, ring_started_at, ring_timeout,
+                        ring_period)
+    SELECT $1, id, $4, $5, $6, $7, $8 FROM agent
+    RETURNING {_OFFER}
+), open_case AS (
+    SELECT id, owner FROM cases WHERE customer = $2 AND status <> 'resolved'
+)
+SELECT offer.*,
+    pg_notify($9, json_build_object('agent', offer.agent_id, 'kind', 'state',
+        'state', 'ringing', 'call_id', offer.call_id)::text) AS state_notice,
+    pg_notify($9, json_build_object('agent', offer.agent_id, 'kind', 'offer',
+        'offer_id', offer.id, 'call_id', offer.call_id, 'caller', $2::text,
+        'ring_timeout', $7::float8, 'ring_started_at', $10::text,
+        'case_id', open_case.id, 'case_owner', open_case.owner)::text) AS offer_notice
+FROM offer LEFT JOIN open_case ON true"""
+
+
+async def ring_offer(
+    conn: Conn,
+    call_id: int,
+    caller: str,
+    agent_id: str,
+    queue: str,
+    reason: str,
+    at: datetime,
+    ring_timeout: float,
+    ring_period: float,
+) -> Offer:
+    """The claimed agent rings for the call: open_offer and the offer's notice, at once."""
+    row = await conn.fetchrow(
+        _RING,
+        call_id,
+        caller,
+        agent_id,
+        queue,
+        reason,
+        at,
+        ring_timeout,
+        ring_period,
+        AGENT_CHANNEL,
+        at.isoformat(),
     )
     return offer(row)
 
