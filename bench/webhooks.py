@@ -116,14 +116,15 @@ def report(runs: list[Run], records: dict[str, int], errors: int, load: tuple[fl
     print(
         f"\n{'server':<8} {'mode':<9} {'conc':>5} {'calls':>6} {'calls/s':>8} "
         f"{'webhooks/s':>10} {'per call':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} "
-        f"{'cpu ms/webhook: server':>22} {'postgres':>8}"
+        f"{'cpu ms/webhook: server':>22} {'postgres':>8} {'client':>6}"
     )
     for r in runs:
         print(
             f"{r.server:<8} {r.mode:<9} {r.concurrency:>5} {r.result['calls']:>6} "
             f"{r.calls_per_s:>8.1f} {r.webhooks_per_s:>10.1f} "
             f"{r.result['webhooks'] / r.result['calls']:>8.1f} {r.percentile(50):>7.1f} "
-            f"{r.percentile(99):>7.1f} {r.failed:>6} {r.cpu_ms[0]:>22.2f} {r.cpu_ms[1]:>8.2f}"
+            f"{r.percentile(99):>7.1f} {r.failed:>6} {r.cpu_ms[0]:>22.2f} {r.cpu_ms[1]:>8.2f} "
+            f"{1000 * r.result['cpu_seconds'] / max(1, r.result['webhooks']):>6.2f}"
         )
     ok = True
     print()

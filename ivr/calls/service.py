@@ -75,6 +75,10 @@ class _Ctx:
 _Outcome = tuple[CallState, list[act.Action], list[EventRecord]]
 
 
+class _Moved(Exception):
+    """Another step moved the call first: roll back, the locked path takes this one."""
+
+
 class CallService:
     def __init__(
         self,
@@ -141,13 +145,13 @@ class CallService:
         render: Render,
         flow_name: str | None = None,
     ) -> Step:
-        existing = await self.store.get(transport, external_id)
+        existing, blocked = await self.store.opening(transport, external_id, caller)
         if existing is not None:  # Twilio retried the first webhook
             return self._replay(existing)
         loaded = (self.flows.by_name(flow_name) if flow_name else None) or self.flows.for_number(
             called
         )
-        event = ev.CallStarted(caller, called, await self.store.is_blocked(caller))
+        event = ev.CallStarted(caller, called, blocked)
         state, actions = engine.start(loaded.flow, event, self._directory())
         now = self.clock.now()
         entered = event_record(now, event)
@@ -180,11 +184,53 @@ class CallService:
         dialed = isinstance(event, ev.Digits) and len(event.digits) > 1
         known = await self.directory() if self.directory and dialed else {}
 
+        if isinstance(event, ev.Digits | ev.NoInput):  # a menu's step: most need no lock
+            step = await self._menu_step(transport, external_id, event, known, render, expected_seq)
+            if step is not None:
+                return step
+
         async def body(ctx: _Ctx) -> _Outcome:
             state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, known)
             return state, actions, [event_record(ctx.now, event)]
 
         return await self._run(transport, external_id, expected_seq, render, body, event)
+
+    async def _menu_step(
+        self,
+        transport: str,
+        external_id: str,
+        event: ev.Event,
+        known: Mapping[str, str],
+        render: Render,
+        expected_seq: int | None,
+    ) -> Step | None:
+        """A key or a timeout: read the call, then store the step only if the call is still
+        where it was read (compare-and-set on seq), so no row lock is needed. A step that
+        touches nothing but the call is two statements, no transaction, where the locked path
+        takes five; one that ends the call or has the core act (router, callbacks) joins that
+        work in a transaction. None when the locked path must take it: the step changes
+        nothing, or another step moved the call first."""
+        record = await self.store.get(transport, external_id)
+        if record is None:
+            return None  # the locked path says UnknownCall
+        if record.ended_at is not None or expected_seq not in (None, record.seq):
+            return self._replay(record)
+        loaded = await self.flows.by_hash(record.flow_hash)
+        before = CallState.model_validate(record.state)
+        state, actions = engine.advance(loaded.flow, before, event, known)
+        if state == before and not actions:
+            return None
+        now = self.clock.now()
+        reply = render(actions, record.seq + 1, state)
+        update = _update(now, [event_record(now, event)], state, actions, reply)
+        if state.ended or any(isinstance(a, act.CORE_ACTIONS) for a in actions):
+            saved = await self._save_with_core_work(record, update, state, actions, now)
+        else:
+            saved = await self.store.save_if(record, update)
+        if saved is None:
+            return None
+        _log_step(saved, before, event, state, actions)
+        return Step(saved, state, _transport_actions(actions), reply)
 
     async def wait(
         self, transport: str, external_id: str, render: Render, expected_seq: int | None = None
@@ -333,6 +379,28 @@ class CallService:
         saved = await locked.save(_update(ctx.now, inputs, state, actions, reply))
         _log_step(saved, ctx.before, event, state, actions)
         return Step(saved, state, _transport_actions(actions), reply)
+
+    async def _save_with_core_work(
+        self,
+        record: CallRecord,
+        update: TurnUpdate,
+        state: CallState,
+        actions: list[act.Action],
+        now: datetime,
+    ) -> CallRecord | None:
+        """save_if, and what _apply does besides saving, in one transaction (rolled back if
+        another step moved the call first)."""
+        try:
+            async with self.store.transaction() as conn:
+                saved = await self.store.save_if(record, update, conn)
+                if saved is None:
+                    raise _Moved
+                if state.ended:
+                    await self.router.call_ended(conn, record, now)
+                await self._core_actions(conn, record, actions, now)
+        except _Moved:
+            return None
+        return saved
 
     async def get(self, transport: str, external_id: str) -> CallRecord | None:
         return await self.store.get(transport, external_id)

@@ -57,13 +57,10 @@ class Router:
     async def route(
         self, conn: db.Conn, call: CallRecord, rules: QueueRules, now: datetime
     ) -> Decision:
-        wait = await db.wait_of(conn, call.id)
-        if wait is None or wait["left_at"] is not None:
-            case = await db.open_case_of(conn, call.caller) if rules.owner_first else None
-            owner = case.owner if case else None
-            wait = await db.enter_wait(
-                conn, call.id, rules.queue, now, owner, case.id if case else None
-            )
+        # The caller's wait: entered now (with their case's owner, owner first) or earlier.
+        wait = await db.wait_or_enter(
+            conn, call.id, rules.queue, now, call.caller, rules.owner_first
+        )
         waited = (now - wait["entered_at"]).total_seconds()
         owner_agent = None
         if wait["owner"] is not None:
@@ -121,32 +118,11 @@ class Router:
     async def answered(
         self, conn: db.Conn, call: CallRecord, offer_id: int, at: datetime
     ) -> tuple[Offer, Case] | None:
-        """The agent picked up: their call now; the caller's case gets its owner (首问负责制)."""
-        offer = await db.close_offer(
-            conn, offer_id, "answered", at, answered_at=at, call_id=call.id
-        )
-        if offer is None:
-            return None  # already closed (a retried webhook, or the caller left)
-        await db.set_agent_state(conn, offer.agent_id, "on_call", at, call_id=call.id)
-        await db.leave_wait(conn, call.id, at, "answered")
-        case = await db.open_case_of(conn, call.caller)
-        if case is None:
-            case = await db.create_case(conn, call.caller, offer.agent_id, at, call.id)
-        elif case.owner != offer.agent_id:
-            # The owner stays the owner, and is told a colleague took their customer's call.
-            await db.case_event(
-                conn, case.id, at, "colleague_took_call", offer.agent_id, call_id=call.id
-            )
-            await db.notify(
-                conn,
-                case.owner,
-                "colleague_took_call",
-                case_id=case.id,
-                by=offer.agent_id,
-                caller=call.caller,
-            )
-        await db.notify(conn, offer.agent_id, "connected", call_id=call.id, case_id=case.id)
-        return offer, case
+        """The agent picked up: their call now; the caller's case gets its owner (首问负责制).
+        The owner stays the owner, and is told a colleague took their customer's call. One
+        statement (db.answer_offer); None if the offer was no longer ringing (a retried
+        webhook, or the caller left)."""
+        return await db.answer_offer(conn, offer_id, call.id, call.caller, at)
 
     async def not_answered(
         self, conn: db.Conn, offer_id: int, at: datetime, outcome: str, call_id: int | None = None

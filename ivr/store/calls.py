@@ -109,6 +109,11 @@ WITH call AS (
 ), {_APPEND_EVENTS}
 SELECT {_COLUMNS} FROM call"""
 
+# _SAVE, unless another step got there first: a compare-and-set on seq, for a step that needs
+# no lock because it writes nothing but the call (CallService's menu steps).
+_SAVE_IF = _SAVE.replace("WHERE id = $4\n", "WHERE id = $4 AND seq = $9\n")
+assert _SAVE_IF != _SAVE
+
 _APPEND = f"""
 WITH call AS (
     UPDATE calls SET n_events = n_events + cardinality($2::text[]) WHERE id = $4 RETURNING *
@@ -172,8 +177,49 @@ class CallStore:
             finally:
                 locked._conn = None  # the connection goes back to the pool
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PoolConnectionProxy]:
+        """A transaction for a step written with save_if and the writes that go with it."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield conn
+
     async def get(self, transport: str, external_id: str) -> CallRecord | None:
         row = await self._pool.fetchrow(_SELECT, transport, external_id)
+        return None if row is None else _record(row)
+
+    async def opening(
+        self, transport: str, external_id: str, caller: str
+    ) -> tuple[CallRecord | None, bool]:
+        """What a call's first webhook needs, in one read: the call if it exists already (a
+        retried webhook) and whether the caller's number is blocked."""
+        row = await self._pool.fetchrow(
+            f"""SELECT {", ".join("c." + f for f in _FIELDS)}, EXISTS (
+                  SELECT 1 FROM blocked_numbers WHERE number = $3 AND blocked_at IS NOT NULL
+                ) AS blocked
+                FROM (SELECT) AS one
+                LEFT JOIN calls c ON c.transport = $1 AND c.external_id = $2""",
+            transport,
+            external_id,
+            caller,
+        )
+        return (None if row["id"] is None else _record(row)), bool(row["blocked"])
+
+    async def save_if(
+        self, record: CallRecord, update: TurnUpdate, conn: PoolConnectionProxy | None = None
+    ) -> CallRecord | None:
+        """Record one more step of `record` in one statement, without a lock, if the call is
+        still at `record.seq`; None if another step moved it meanwhile (nothing written).
+        On `conn`, a transaction of `transaction()`, other writes of the step join it."""
+        row = await (conn or self._pool).fetchrow(
+            _SAVE_IF,
+            *_event_args(update.events),
+            record.id,
+            update.state,
+            update.reply,
+            update.disposition,
+            update.ended_at,
+            record.seq,
+        )
         return None if row is None else _record(row)
 
     async def is_blocked(self, number: str) -> bool:

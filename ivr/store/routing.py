@@ -73,6 +73,30 @@ async def enter_wait(
     )
 
 
+# A queued caller's wait, in one statement: the current one, or a new one entered now with
+# the owner of the caller's open case ($5: owner first), as wait_of + open_case_of +
+# enter_wait did. A wait the caller left is returned as enter_wait returns it.
+_WAIT = """
+WITH current AS (
+    SELECT * FROM queue_waits WHERE call_id = $1
+), open_case AS (
+    SELECT id, owner FROM cases WHERE $5 AND customer = $4 AND status <> 'resolved'
+), entered AS (
+    INSERT INTO queue_waits (call_id, queue, entered_at, owner, case_id)
+    SELECT $1, $2, $3, (SELECT owner FROM open_case), (SELECT id FROM open_case)
+    WHERE NOT EXISTS (SELECT FROM current WHERE left_at IS NULL)
+    ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue
+    RETURNING *
+)
+SELECT * FROM entered UNION ALL SELECT * FROM current WHERE left_at IS NULL"""
+
+
+async def wait_or_enter(
+    conn: Conn, call_id: int, queue: str, at: datetime, caller: str, owner_first: bool
+) -> Any:
+    return await conn.fetchrow(_WAIT, call_id, queue, at, caller, owner_first)
+
+
 async def leave_wait(conn: Conn, call_id: int, at: datetime, outcome: str) -> None:
     await conn.execute(
         "UPDATE queue_waits SET left_at = $2, outcome = $3 WHERE call_id = $1 AND left_at IS NULL",
@@ -209,6 +233,60 @@ async def ring_offer(
         at.isoformat(),
     )
     return offer(row)
+
+
+# The agent picked up, in one statement (it runs for every answered call): the offer is
+# answered, the agent is on the call, the caller leaves the queue; the caller's open case is
+# found, or opened with this agent as its owner (首问负责制); the case's event ('opened', or
+# 'colleague_took_call' when another agent owns it); and the notices Router.answered sent one
+# by one, in the same order: the agent's state, the owner's "a colleague took your customer's
+# call", the agent's "connected". Nothing happens unless the offer of this call was ringing.
+_CASE_AS = ", ".join(f"c.{name} AS case_{name}" for name in _CASE.split(", "))
+_ANSWER = f"""
+WITH offer AS (
+    UPDATE offers SET outcome = 'answered', answered_at = $3, ended_at = NULL
+    WHERE id = $1 AND call_id = $2 AND outcome = 'ringing'
+    RETURNING {_OFFER}
+), agent AS (
+    UPDATE agents SET state = 'on_call', state_since = $3, call_id = $2
+    FROM offer WHERE agents.id = offer.agent_id
+), queue_left AS (
+    UPDATE queue_waits SET left_at = $3, outcome = 'answered'
+    WHERE call_id = $2 AND left_at IS NULL AND EXISTS (SELECT FROM offer)
+), open_case AS (
+    SELECT {_CASE} FROM cases WHERE customer = $4 AND status <> 'resolved'
+), created AS (
+    INSERT INTO cases (customer, owner, opened_at, first_call_id)
+    SELECT $4, offer.agent_id, $3, $2 FROM offer WHERE NOT EXISTS (SELECT FROM open_case)
+    RETURNING {_CASE}
+), the_case AS (
+    SELECT *, false AS is_new FROM open_case UNION ALL SELECT *, true FROM created
+), noted AS (
+    INSERT INTO case_events (case_id, at, kind, actor, data)
+    SELECT c.id, $3, CASE WHEN c.is_new THEN 'opened' ELSE 'colleague_took_call' END,
+           offer.agent_id, jsonb_build_object('call_id', $2::bigint)
+    FROM the_case c, offer WHERE c.is_new OR c.owner <> offer.agent_id
+)
+SELECT offer.*, {_CASE_AS},
+    pg_notify($5, json_build_object('agent', offer.agent_id, 'kind', 'state',
+        'state', 'on_call', 'call_id', $2::bigint)::text) AS state_notice,
+    CASE WHEN NOT c.is_new AND c.owner <> offer.agent_id THEN
+        pg_notify($5, json_build_object('agent', c.owner, 'kind', 'colleague_took_call',
+            'case_id', c.id, 'by', offer.agent_id, 'caller', $4::text)::text)
+    END AS owner_notice,
+    pg_notify($5, json_build_object('agent', offer.agent_id, 'kind', 'connected',
+        'call_id', $2::bigint, 'case_id', c.id)::text) AS connected_notice
+FROM offer, the_case c"""
+
+
+async def answer_offer(
+    conn: Conn, offer_id: int, call_id: int, caller: str, at: datetime
+) -> tuple[Offer, Case] | None:
+    """The call's ringing offer is answered (see _ANSWER); None if it was not ringing."""
+    row = await conn.fetchrow(_ANSWER, offer_id, call_id, at, caller, AGENT_CHANNEL)
+    if row is None:
+        return None
+    return offer(row), Case(**{name: row[f"case_{name}"] for name in Case.__dataclass_fields__})
 
 
 async def get_offer(conn: Conn, offer_id: int) -> Offer | None:
