@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from handlers.settings import Settings
 from handlers.twilio.rest import TwilioRest
 from ivr.callbacks.policy import RetryPolicy
 from ivr.callbacks.service import CallbackService
+from ivr.calls.offline import Offline
 from ivr.calls.service import CallService
 from ivr.clock import Clock, SystemClock
 from ivr.routing.desk import AgentDesk
@@ -82,9 +84,20 @@ async def open_hotline(
         log.error("flow file refused at start", file=file, problems=[str(p) for p in problems])
     agents = AgentStore(pool)
     callbacks = CallbackService(pool, clock, RetryPolicy.from_env())
+    # While PostgreSQL is unreachable calls go on in memory; their steps are spooled here
+    # (a file per process) and stored when it is back, also by the next process after a crash.
+    offline = Offline(settings.data_dir / "spool")
+    offline.adopt_orphans()
     calls = CallService(
-        CallStore(pool), flows, clock, directory=agents.directory, callbacks=callbacks
+        CallStore(pool),
+        flows,
+        clock,
+        directory=agents.directory,
+        callbacks=callbacks,
+        offline=offline,
     )
+    await calls.store_spooled()
+    storing = asyncio.create_task(calls.keep_storing_spool())
     desk = AgentDesk(pool, clock, calls, callbacks)
     rest = (
         TwilioRest(
@@ -96,5 +109,11 @@ async def open_hotline(
     try:
         yield Hotline(settings, pool, flows, calls, clock, agents, desk, callbacks, rest)
     finally:
+        storing.cancel()
+        try:
+            await calls.store_spooled()  # what can still be stored before the pool closes
+        except Exception:
+            log.warning("spooled steps left for the next start", steps=len(offline.pending()))
+        offline.close()
         if rest is not None:
             await rest.close()

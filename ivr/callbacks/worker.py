@@ -110,7 +110,9 @@ class CallbackWorker:
                 try:
                     while await self.tick() == TICK_LIMIT and not stop.is_set():
                         pass  # a full batch: more may be due right now
-                except (OSError, asyncpg.PostgresError):
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    # The database went away (a broken connection is an InterfaceError):
+                    # try again next tick, the jobs are durable.
                     log.exception("callback worker tick failed")
                 wake.clear()
                 with contextlib.suppress(TimeoutError):

@@ -7,15 +7,19 @@ the next webhook of any call, and a retried webhook gets the same reply without 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from ivr.callbacks.service import CallbackService
-from ivr.calls.records import action_records, ended_record, event_record
+from ivr.calls.offline import Key, Offline, Spooled, unreachable
+from ivr.calls.offline_steps import OfflineSteps
+from ivr.calls.records import event_record
+from ivr.calls.step import Render, Step, log_step, replayed, transport_actions, turn_update
 from ivr.clock import Clock
 from ivr.errors import UnknownCall
 from ivr.routing.router import QueueRules, Ring, Router, Wait
@@ -29,8 +33,7 @@ from ivr.store.calls import CallRecord, CallStore, EventRecord, LockedCall, NewC
 
 log = structlog.get_logger(__name__)
 
-# Renders the transport's reply for a step: (actions, seq of the new state, state) -> text.
-Render = Callable[[list[act.Action], int, CallState | None], str | None]
+__all__ = ["CallService", "Render", "Step", "Transport"]
 
 
 class Transport(Protocol):
@@ -45,21 +48,6 @@ class Transport(Protocol):
 
     async def interrupt(self, call: CallRecord) -> None:
         """Make the live call leave what it is doing and play the call's current step."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """What a transport gets back from one step of a call."""
-
-    call: CallRecord
-    state: CallState
-    actions: list[act.Action]  # the transport's share: core actions are already done
-    reply: str | None
-    replayed: bool = False  # a retried or out-of-order request: nothing was changed
-
-    @property
-    def seq(self) -> int:
-        return self.call.seq
 
 
 @dataclass
@@ -88,6 +76,7 @@ class CallService:
         router: Router | None = None,
         directory: Callable[[], Awaitable[Mapping[str, str]]] | None = None,
         callbacks: CallbackService | None = None,
+        offline: Offline | None = None,
     ) -> None:
         self.callbacks = callbacks  # where a flow's promise to call back becomes a durable job
         self.directory = directory  # agents' extensions, dialable from a menu
@@ -96,6 +85,10 @@ class CallService:
         self.clock = clock
         self.router = router or Router()
         self.transports: dict[str, Transport] = {}
+        # While PostgreSQL is unreachable, calls go on in memory and their steps are spooled.
+        self.offline = offline
+        self._offline = OfflineSteps(offline, flows, clock) if offline else None
+        self._storing = asyncio.Lock()  # spooled steps are stored by one task at a time
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.name] = transport
@@ -145,9 +138,189 @@ class CallService:
         render: Render,
         flow_name: str | None = None,
     ) -> Step:
+        """A new call: its flow's first step (a retried first webhook replays it)."""
+        args = transport, external_id, caller, called, render, flow_name
+        return await self._guarded(
+            (transport, external_id),
+            lambda: self._start(*args),
+            lambda steps: _ready(steps.start(*args)),
+        )
+
+    async def advance(
+        self,
+        transport: str,
+        external_id: str,
+        event: ev.Event,
+        render: Render,
+        expected_seq: int | None = None,
+    ) -> Step:
+        """Apply `event`; a request for an older step (a retry) replays that step's reply."""
+        args = transport, external_id, event, render, expected_seq
+        return await self._guarded(
+            (transport, external_id),
+            lambda: self._advance(*args),
+            lambda steps: steps.advance(*args),
+        )
+
+    async def wait(
+        self, transport: str, external_id: str, render: Render, expected_seq: int | None = None
+    ) -> Step:
+        """A queued caller asks for an agent: ring one, hold on, or overflow."""
+        args = transport, external_id, render, expected_seq
+        return await self._guarded(
+            (transport, external_id),
+            lambda: self._wait(*args),
+            lambda steps: steps.wait(*args),
+        )
+
+    async def ring_ended(
+        self,
+        transport: str,
+        external_id: str,
+        offer_id: int,
+        outcome: str,
+        render: Render,
+        expected_seq: int | None = None,
+        answered_at: datetime | None = None,
+        then: ev.Event | None = None,
+    ) -> Step:
+        """An offer's ringing is over: answered (connect), or missed/declined/failed (next).
+        `then`: what happened next, when Twilio reports the answer only once the talk is over
+        (the agent hung up): stored as a second step in the same transaction."""
+        args = transport, external_id, offer_id, outcome, render, expected_seq, answered_at, then
+        return await self._guarded(
+            (transport, external_id),
+            lambda: self._ring_ended(*args),
+            lambda steps: steps.ring_ended(*args),
+        )
+
+    async def get(self, transport: str, external_id: str) -> CallRecord | None:
+        """The call as it is now (from memory while the database is unreachable)."""
+        steps = self._offline
+        if steps is None:
+            return await self.store.get(transport, external_id)
+        if steps.memory.is_down() or steps.memory.pending_of((transport, external_id)):
+            return steps.get(transport, external_id)  # newer than the database's
+        try:
+            return await self.store.get(transport, external_id)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            steps.memory.went_down(exc)
+            return steps.get(transport, external_id)
+
+    async def _guarded(
+        self,
+        key: Key,
+        online: Callable[[], Awaitable[Step]],
+        offline: Callable[[OfflineSteps], Awaitable[Step]],
+    ) -> Step:
+        """A step in the database; in memory, spooled, if the database cannot be reached (or
+        was not a moment ago). A call with spooled steps has them stored first."""
+        steps = self._offline
+        if steps is None:
+            return await online()
+        memory = steps.memory
+        if not memory.is_down():
+            try:
+                if memory.pending_of(key):
+                    await self.store_spooled(key)
+                step = await online()
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                memory.went_down(exc)
+            else:
+                memory.came_back()
+                memory.remember(step.call)
+                return step
+        return await offline(steps)
+
+    async def store_spooled(self, key: Key | None = None) -> int:
+        """Store the steps taken while the database was unreachable (all, or one call's), in
+        the order they were taken; how many were stored. Raises if the database is still
+        unreachable (what was stored so far stays stored)."""
+        if self.offline is None:
+            return 0
+        stored = 0
+        async with self._storing:
+            pending = self.offline.pending_of(key) if key else self.offline.pending()
+            for entry in pending:
+                await self._store_spooled(entry)
+                self.offline.stored(entry)
+                stored += 1
+        if stored:
+            log.info("spooled steps stored", steps=stored, call_id=key[1] if key else None)
+        return stored
+
+    async def keep_storing_spool(self, interval: float = 1.0) -> None:
+        """Run forever: store spooled steps as soon as the database is back."""
+        while True:
+            await asyncio.sleep(interval)
+            if self.offline is None or not self.offline.pending():
+                continue
+            try:
+                await self.store_spooled()
+            except Exception as exc:
+                if not unreachable(exc):
+                    log.exception("storing spooled steps failed")
+                    continue
+                self.offline.went_down(exc)
+            else:
+                self.offline.came_back()
+
+    async def _store_spooled(self, entry: Spooled) -> None:
+        """One spooled step, with its database work, in one transaction; a step the database
+        has already (stored before a crash, or before the connection broke) is skipped."""
+        async with self.store.transaction() as conn:
+            if entry.new is not None:
+                record = await self.store.create(entry.new, entry.update, conn)
+                if record is None:
+                    return
+            else:
+                current = await self.store.get(entry.transport, entry.external_id, conn)
+                if current is None:
+                    log.error("spooled step of an unknown call", call_id=entry.external_id)
+                    return
+                if current.seq >= entry.seq:
+                    return
+                if current.seq != entry.seq - 1:
+                    log.error(
+                        "spooled step after a gap", call_id=entry.external_id, seq=current.seq
+                    )
+                saved = await self.store.save_if(current, entry.update, conn)
+                assert saved is not None  # this transaction holds the call's row
+                record = saved
+            for what, args in entry.work:
+                await self._spooled_work(conn, record, what, args, entry.at)
+
+    async def _spooled_work(
+        self, conn: Any, record: CallRecord, what: str, args: dict[str, Any], at: datetime
+    ) -> None:
+        if what == "call_ended":
+            await self.router.call_ended(conn, record, at)
+        elif what == "callback" and self.callbacks is not None:
+            await self.callbacks.from_call(conn, record, act.ScheduleCallback(**args), at)
+        elif what == "offer_answered":
+            answered_at = args["at"]
+            if isinstance(answered_at, str):  # read back from the spool file
+                answered_at = datetime.fromisoformat(answered_at)
+            await self.router.answered(conn, record, args["offer_id"], answered_at)
+        elif what == "offer_ended":
+            await self.router.not_answered(conn, args["offer_id"], at, args["outcome"], record.id)
+
+    async def _start(
+        self,
+        transport: str,
+        external_id: str,
+        caller: str,
+        called: str,
+        render: Render,
+        flow_name: str | None = None,
+    ) -> Step:
         existing, blocked = await self.store.opening(transport, external_id, caller)
         if existing is not None:  # Twilio retried the first webhook
-            return self._replay(existing)
+            return replayed(existing)
         loaded = (self.flows.by_name(flow_name) if flow_name else None) or self.flows.for_number(
             called
         )
@@ -156,7 +329,7 @@ class CallService:
         now = self.clock.now()
         entered = event_record(now, event)
         entered.data.update(flow=loaded.name, version=loaded.version, hash=loaded.hash)
-        update = _update(now, [entered], state, actions, render(actions, 1, state))
+        update = turn_update(now, [entered], state, actions, render(actions, 1, state))
         new = NewCall(
             transport, external_id, caller, called, loaded.name, loaded.version, loaded.hash, now
         )
@@ -164,11 +337,11 @@ class CallService:
         if record is None:  # lost a race with a concurrent retry of the same webhook
             existing = await self.store.get(transport, external_id)
             assert existing is not None
-            return self._replay(existing)
-        _log_step(record, None, event, state, actions)
-        return Step(record, state, _transport_actions(actions), update.reply)
+            return replayed(existing)
+        log_step(record, None, event, state, actions)
+        return Step(record, state, transport_actions(actions), update.reply)
 
-    async def advance(
+    async def _advance(
         self,
         transport: str,
         external_id: str,
@@ -214,7 +387,7 @@ class CallService:
         if record is None:
             return None  # the locked path says UnknownCall
         if record.ended_at is not None or expected_seq not in (None, record.seq):
-            return self._replay(record)
+            return replayed(record)
         loaded = await self.flows.by_hash(record.flow_hash)
         before = CallState.model_validate(record.state)
         state, actions = engine.advance(loaded.flow, before, event, known)
@@ -222,17 +395,17 @@ class CallService:
             return None
         now = self.clock.now()
         reply = render(actions, record.seq + 1, state)
-        update = _update(now, [event_record(now, event)], state, actions, reply)
+        update = turn_update(now, [event_record(now, event)], state, actions, reply)
         if state.ended or any(isinstance(a, act.CORE_ACTIONS) for a in actions):
             saved = await self._save_with_core_work(record, update, state, actions, now)
         else:
             saved = await self.store.save_if(record, update)
         if saved is None:
             return None
-        _log_step(saved, before, event, state, actions)
-        return Step(saved, state, _transport_actions(actions), reply)
+        log_step(saved, before, event, state, actions)
+        return Step(saved, state, transport_actions(actions), reply)
 
-    async def wait(
+    async def _wait(
         self, transport: str, external_id: str, render: Render, expected_seq: int | None = None
     ) -> Step:
         """A queued caller asks for an agent: ring one, hold on, or overflow."""
@@ -244,7 +417,7 @@ class CallService:
 
         return await self._run(transport, external_id, expected_seq, render, body, None)
 
-    async def ring_ended(
+    async def _ring_ended(
         self,
         transport: str,
         external_id: str,
@@ -350,12 +523,12 @@ class CallService:
             record = locked.record
             stale = expected_seq is not None and expected_seq != record.seq
             if stale or record.ended_at is not None:
-                return self._replay(record)
+                return replayed(record)
             loaded = await self.flows.by_hash(record.flow_hash)
             ctx = _Ctx(locked, loaded, CallState.model_validate(record.state), self.clock.now())
             outcome = await body(ctx)
             if outcome is None:
-                return self._replay(record)
+                return replayed(record)
             step = await self._apply(ctx, outcome, event, render)
             if then is not None and not step.replayed and step.state.waiting == "connected":
                 after = _Ctx(locked, loaded, step.state, ctx.now)
@@ -371,14 +544,14 @@ class CallService:
         locked, record = ctx.locked, ctx.locked.record
         state, actions, inputs = outcome
         if state == ctx.before and not actions and not inputs[1:] and event is not None:
-            return self._replay(record)  # nothing happened (a repeated or stray event)
+            return replayed(record)  # nothing happened (a repeated or stray event)
         if state.ended or isinstance(event, ev.AgentHungUp):
             await self.router.call_ended(locked.conn, record, ctx.now)
         await self._core_actions(locked.conn, record, actions, ctx.now)
         reply = render(actions, record.seq + 1, state)
-        saved = await locked.save(_update(ctx.now, inputs, state, actions, reply))
-        _log_step(saved, ctx.before, event, state, actions)
-        return Step(saved, state, _transport_actions(actions), reply)
+        saved = await locked.save(turn_update(ctx.now, inputs, state, actions, reply))
+        log_step(saved, ctx.before, event, state, actions)
+        return Step(saved, state, transport_actions(actions), reply)
 
     async def _save_with_core_work(
         self,
@@ -402,9 +575,6 @@ class CallService:
             return None
         return saved
 
-    async def get(self, transport: str, external_id: str) -> CallRecord | None:
-        return await self.store.get(transport, external_id)
-
     async def hold_prompt(self, flow_hash: str, state: CallState) -> act.Say | None:
         loaded = await self.flows.by_hash(flow_hash)
         return engine.hold_prompt(loaded.flow, state)
@@ -417,10 +587,6 @@ class CallService:
             if isinstance(action, act.ScheduleCallback) and self.callbacks is not None:
                 await self.callbacks.from_call(conn, record, action, now)  # type: ignore[arg-type]
 
-    def _replay(self, record: CallRecord) -> Step:
-        state = CallState.model_validate(record.state)
-        return Step(record, state, [], record.reply, replayed=True)
-
     def _directory(self) -> Mapping[str, str]:
         return {}  # agents' extensions join here when routing lands
 
@@ -429,46 +595,5 @@ def _no_reply(actions: list[act.Action], seq: int, state: CallState | None) -> N
     return None
 
 
-def _update(
-    now: datetime,
-    inputs: list[EventRecord],
-    state: CallState,
-    actions: list[act.Action],
-    reply: str | None,
-) -> TurnUpdate:
-    events = inputs + action_records(now, actions)
-    if state.ended:
-        events.append(ended_record(now, state))
-    return TurnUpdate(
-        state=state.model_dump(mode="json"),
-        reply=reply,
-        events=events,
-        disposition=state.disposition if state.ended else None,
-        ended_at=now if state.ended else None,
-    )
-
-
-def _transport_actions(actions: list[act.Action]) -> list[act.Action]:
-    return [a for a in actions if not isinstance(a, act.CORE_ACTIONS)]
-
-
-def _log_step(
-    record: CallRecord,
-    before: CallState | None,
-    event: ev.Event | None,
-    state: CallState,
-    actions: list[act.Action],
-) -> None:
-    log.info(
-        "call step",
-        call_id=record.external_id,
-        transition=f"{before.step if before else '-'} -[{_name(event)}]-> "
-        f"{state.step if not state.ended else 'ended'}",
-        actions=[type(a).__name__ for a in actions],
-        disposition=state.disposition if state.ended else None,
-        seq=record.seq,
-    )
-
-
-def _name(event: ev.Event | None) -> str:
-    return ev.EVENT_NAMES[type(event)] if event is not None else "routing"
+async def _ready(step: Step) -> Step:
+    return step

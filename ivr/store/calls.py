@@ -135,9 +135,11 @@ class CallStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def create(self, new: NewCall, first: TurnUpdate) -> CallRecord | None:
+    async def create(
+        self, new: NewCall, first: TurnUpdate, conn: PoolConnectionProxy | None = None
+    ) -> CallRecord | None:
         """Insert the call after its first step (seq 1) with its events; None if it exists."""
-        row = await self._pool.fetchrow(
+        row = await (conn or self._pool).fetchrow(
             _CREATE,
             *_event_args(first.events),
             new.transport,
@@ -183,8 +185,14 @@ class CallStore:
         async with self._pool.acquire() as conn, conn.transaction():
             yield conn
 
-    async def get(self, transport: str, external_id: str) -> CallRecord | None:
-        row = await self._pool.fetchrow(_SELECT, transport, external_id)
+    async def get(
+        self, transport: str, external_id: str, conn: PoolConnectionProxy | None = None
+    ) -> CallRecord | None:
+        """The call; on `conn`, a transaction of `transaction()`, its row is locked too."""
+        if conn is not None:
+            row = await conn.fetchrow(_SELECT + " FOR UPDATE", transport, external_id)
+        else:
+            row = await self._pool.fetchrow(_SELECT, transport, external_id)
         return None if row is None else _record(row)
 
     async def opening(

@@ -52,6 +52,11 @@ class EmbeddedPostgres:
         """Stop the server, unless another live process still uses it."""
         await asyncio.to_thread(_release, self.data_dir)
 
+    async def halt(self) -> None:
+        """Stop the server now, whoever uses it (an outage, for fault tests); start_embedded
+        on the same data dir starts it again at the same DSN."""
+        await asyncio.to_thread(_stop_postmaster, self.data_dir / "pg")
+
 
 async def start_embedded(data_dir: Path) -> EmbeddedPostgres:
     """Start (or adopt an already running) PostgreSQL whose PGDATA is `data_dir / "pg"`."""
