@@ -2,8 +2,10 @@
 
     GET /prompts/{language}/hotline/{flow}/{prompt}-{digest}.wav
 
-Names are content-addressed (the digest covers the text and voice), so a response may be
-cached for a year; ETag and If-None-Match (304) still work. Each part of the path must match
+Names are content-addressed by the text and voice, but not by a studio recording that replaces
+the engine's audio under the same name (`ivr prompts build` with recordings): so a response is
+cached for five minutes, not for good, and a new take is heard within that; ETag and
+If-None-Match (304) make the revalidation cheap. Each part of the path must match
 the flow language's own patterns, so nothing outside the sounds folder can be named.
 """
 
@@ -21,7 +23,7 @@ from ivr.script import actions as act
 from ivr.script.model import FLOW_NAME_PATTERN, LANGUAGE_PATTERN, PROMPT_NAME_PATTERN
 
 BASE = "/prompts"
-CACHE = "public, max-age=31536000, immutable"
+CACHE = "public, max-age=300"
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _FLOW = re.compile(FLOW_NAME_PATTERN)
 _FILE = re.compile(PROMPT_NAME_PATTERN.removesuffix("$") + rf"-[0-9a-f]{{{DIGEST_CHARS}}}\.wav$")

@@ -349,8 +349,6 @@ class CallService:
         render: Render,
         expected_seq: int | None = None,
     ) -> Step:
-        """Apply `event`; a request for an older step (a retry) replays that step's reply."""
-
         # Only a dialed number needs the agents' extensions, and it is read before the call's
         # lock is taken: a second pool connection inside the lock could starve the pool.
         # An extension has 2 digits or more (flow model), so a single key needs no look-up.
@@ -408,7 +406,6 @@ class CallService:
     async def _wait(
         self, transport: str, external_id: str, render: Render, expected_seq: int | None = None
     ) -> Step:
-        """A queued caller asks for an agent: ring one, hold on, or overflow."""
 
         async def body(ctx: _Ctx) -> _Outcome | None:
             if ctx.before.waiting != "queue":
@@ -428,10 +425,6 @@ class CallService:
         answered_at: datetime | None = None,
         then: ev.Event | None = None,
     ) -> Step:
-        """An offer's ringing is over: answered (connect), or missed/declined/failed (next).
-        `then`: what happened next, when Twilio reports the answer only once the talk is over
-        (the agent hung up): stored as a second step in the same transaction."""
-
         async def body(ctx: _Ctx) -> _Outcome | None:
             conn = ctx.locked.conn
             if outcome == "answered":

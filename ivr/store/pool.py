@@ -30,5 +30,12 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose every connection has the json codecs (`init` runs once per connection)."""
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=register_json_codecs, reset=_keep_session
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=register_json_codecs,
+        reset=_keep_session,
+        # A server that does not answer fails a connect in 5 s, not asyncpg's 60: a webhook
+        # then goes on without the database (ivr.calls.offline) before Twilio gives up on it.
+        timeout=5.0,
     )
