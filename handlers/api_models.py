@@ -3,14 +3,33 @@ description only (`handlers/openapi.py`); the handlers build these shapes in the
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ivr.callbacks.model import Callback
+from ivr.metrics.drill import CallRow as DrillCallRow
+from ivr.routing.model import Case
 
 
 class Doc(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
+
+
+def _of(
+    shape: type, name: str, notes: dict[str, str] | None = None, **extra: tuple[Any, Any]
+) -> type[Doc]:
+    """The model of a domain dataclass as the API sends it (plus `extra` fields), so the two
+    cannot drift apart; `notes` describe fields."""
+    hints = typing.get_type_hints(shape)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(shape):
+        note = (notes or {}).get(f.name)
+        fields[f.name] = (hints[f.name], Field(description=note) if note else ...)
+    return create_model(name, __base__=Doc, **fields, **extra)
 
 
 class Error(Doc):
@@ -38,20 +57,15 @@ class AdminAgent(AgentView):
     call_id: int | None
 
 
-class CaseView(Doc):
-    id: int
-    customer: str
-    owner: str
-    owner_name: str
-    kind: str | None = Field(description="complaint, repair, inquiry, suggestion, query")
-    status: str = Field(description="open, escalated, resolved")
-    escalated_to: str | None
-    rejections: int
-    compensation: bool
-    notes: str
-    opened_at: datetime
-    answered_at: datetime | None
-    closed_at: datetime | None
+CaseView = _of(
+    Case,
+    "CaseView",
+    {
+        "kind": "complaint, repair, inquiry, suggestion, query",
+        "status": "open, escalated, resolved",
+    },
+    owner_name=(str, ...),
+)
 
 
 class OfferView(Doc):
@@ -152,25 +166,12 @@ class BlockedNumber(Doc):
     lifted_by: str | None
 
 
-class CallbackJob(Doc):
-    id: int
-    customer: str
-    reason: str
-    owner: str | None
-    case_id: int | None
-    origin_call_id: int | None
-    flow: str
-    created_at: datetime
-    due_at: datetime
-    deadline: datetime
-    state: str = Field(description="pending, running, completed, unreachable, closed")
-    attempts: int
-    claimed_by: str | None
-    lease_until: datetime | None
-    completed_at: datetime | None
-    outcome: str | None
-    notes: str
-    on_time: bool | None
+CallbackJob = _of(
+    Callback,
+    "CallbackJob",
+    {"state": "pending, running, completed, unreachable, closed"},
+    on_time=(bool | None, ...),
+)
 
 
 class CallbackDetail(CallbackJob):
@@ -263,15 +264,7 @@ class CallbackRate(Doc):
     departments: list[DepartmentCallbackRate]
 
 
-class CallRow(Doc):
-    id: int
-    transport: str
-    external_id: str
-    caller: str
-    started_at: datetime
-    ended_at: datetime | None
-    disposition: str | None
-    agent: str | None
+CallRow = _of(DrillCallRow, "CallRow")
 
 
 class CallList(Doc):
