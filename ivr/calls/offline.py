@@ -35,6 +35,7 @@ from ivr.store.calls import CallRecord, EventRecord, NewCall, TurnUpdate
 log = structlog.get_logger(__name__)
 
 Key = tuple[str, str]  # transport, external id
+REJECTED = "rejected.jsonl"  # steps the database refused (not an outage): for a person to see
 
 # What says "the database cannot be reached", as opposed to a query that failed: refused or
 # reset connections, a server shutting down or starting up, a connection that broke mid-query.
@@ -201,6 +202,13 @@ class Offline:
             self._file.truncate(0)
             self._file.seek(0)
 
+    def reject(self, entry: Spooled) -> None:
+        """`entry` cannot be stored: out of the way, kept in `rejected.jsonl` for a person."""
+        self.stored(entry)
+        if self.spool_dir is not None:
+            with (self.spool_dir / REJECTED).open("a", encoding="utf-8") as file:
+                file.write(entry.to_json() + "\n")
+
     def _open(self) -> TextIO | None:
         if self._file is None and self.spool_dir is not None:
             self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -242,7 +250,7 @@ class Offline:
 
 def _orphans(spool_dir: Path, mine: TextIO | None) -> Iterator[tuple[Path, list[Spooled]]]:
     for path in sorted(spool_dir.glob("*.jsonl")):
-        if mine is not None and path == Path(mine.name):
+        if (mine is not None and path == Path(mine.name)) or path.name == REJECTED:
             continue
         with path.open("r", encoding="utf-8") as file:
             try:

@@ -246,7 +246,16 @@ class CallService:
         async with self._storing:
             pending = self.offline.pending_of(key) if key else self.offline.pending()
             for entry in pending:
-                await self._store_spooled(entry)
+                try:
+                    await self._store_spooled(entry)
+                except Exception as exc:
+                    if unreachable(exc):
+                        raise
+                    # Not for want of a database (a bug, a refused value): set aside, so the
+                    # steps after it, and this call's next ones, are not held up for ever.
+                    log.exception("spooled step refused", call_id=entry.external_id)
+                    self.offline.reject(entry)
+                    continue
                 self.offline.stored(entry)
                 stored += 1
         if stored:
@@ -279,9 +288,8 @@ class CallService:
                     return
             else:
                 current = await self.store.get(entry.transport, entry.external_id, conn)
-                if current is None:
-                    log.error("spooled step of an unknown call", call_id=entry.external_id)
-                    return
+                if current is None:  # its start is not stored: nothing to add this step to
+                    raise UnknownCall(f"spooled step {entry.seq} of an unknown call")
                 if current.seq >= entry.seq:
                     return
                 if current.seq != entry.seq - 1:

@@ -21,7 +21,7 @@ from handlers.settings import Settings
 from handlers.twilio import twiml
 from handlers.twilio.peer import HANGUP, AnswersAfter, HangupType, TwilioPeer
 from handlers.twilio.peer_transcript import CallTranscript
-from ivr.calls.offline import Offline
+from ivr.calls.offline import REJECTED, Offline
 from ivr.calls.service import CallService
 from ivr.clock import ManualClock
 from ivr.script import events as ev
@@ -258,6 +258,27 @@ async def test_a_call_stores_its_spooled_steps_before_its_next_one(running: Runn
     assert [e.data.get("spooled") for e in events] == [1] * 2 + [2] * 2 + [None] * 3, [
         (e.kind, e.data) for e in events
     ]
+
+
+async def test_a_step_the_database_refuses_is_set_aside(running: Running) -> None:
+    """A spooled step refused for another reason than an outage (here a NUL character, which
+    PostgreSQL cannot store) goes to rejected.jsonl; the steps after it are stored."""
+    calls = running.hotline.calls
+    offline = calls.offline
+    assert offline is not None and offline.spool_dir is not None
+    offline.retry_after = 3600.0
+    offline.went_down(OSError("outage"))
+    bad, good = "CA" + "8" * 32, "CA" + "9" * 32
+    await calls.start("twilio", bad, "+86138\x00", "+18005550100", twiml.render)
+    await calls.start("twilio", good, "+8613800138000", "+18005550100", twiml.render)
+    offline.came_back()
+
+    assert await calls.store_spooled() == 1
+    assert not offline.pending()
+    assert await calls.store.get("twilio", good) is not None
+    assert await calls.store.get("twilio", bad) is None
+    (rejected,) = [json.loads(line) for line in (offline.spool_dir / REJECTED).open()]
+    assert rejected["external_id"] == bad and rejected["new"]["caller"] == "+86138\x00"
 
 
 async def call(peer: TwilioPeer, caller: GatedCaller, n: int) -> CallTranscript:
