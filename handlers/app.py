@@ -20,6 +20,7 @@ from handlers.twilio.callbacks import TwilioCallbackHooks
 from handlers.twilio.live import TwilioTransport
 from handlers.twilio.routes import TwilioWebhooks
 from handlers.twilio.signature import SignatureCheck
+from ivr.calls.offline import unreachable
 from ivr.errors import Conflict, NotAllowed, NotFound
 
 log = structlog.get_logger(__name__)
@@ -52,10 +53,16 @@ async def edge_errors(request: web.Request, handler: web.Handler) -> web.StreamR
         bad = isinstance(exc, asyncpg.DataError)
         message = "a value cannot be stored" if bad else "conflicts with existing data"
         return web.json_response({"error": message}, status=400 if bad else 409)
-    except Exception:
-        log.exception("request failed", path=request.path)
+    except Exception as exc:
         if request.path.startswith(twiml.BASE + "/"):
+            log.exception("request failed", path=request.path)
             return web.Response(text=twiml.apology(), content_type="text/xml")
+        if unreachable(exc):  # the console and the admin API wait for the database to be back
+            log.warning("database unreachable", path=request.path, error=repr(exc))
+            return web.json_response(
+                {"error": "the database is unreachable; try again shortly"}, status=503
+            )
+        log.exception("request failed", path=request.path)
         return web.json_response({"error": "internal error"}, status=500)
     finally:
         structlog.contextvars.clear_contextvars()

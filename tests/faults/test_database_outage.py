@@ -93,7 +93,9 @@ async def test_calls_go_on_through_a_database_outage(
             "      max_wait: 3m\n", "      max_wait: 3m\n      retry: 30s\n"
         )
     )
-    settings = Settings(data_dir=tmp_path / "data", flows_dir=flows, twilio_auth_token=TOKEN)
+    settings = Settings(
+        data_dir=tmp_path / "data", flows_dir=flows, twilio_auth_token=TOKEN, admin_token="adm"
+    )
     settings.data_dir.mkdir()
     clock = ManualClock()
     pool = await create_pool(database.dsn)
@@ -128,6 +130,9 @@ async def test_calls_go_on_through_a_database_outage(
                 for caller in before:  # each pressed 9 and is at the English menu
                     await wait_for(_at_second_gather(caller), "the English welcome menu")
                 spooled = [json.loads(line) for line in spool_lines(settings.data_dir)]
+                live = f"{url}/admin/api/live"  # the admin API waits: 503, not a 500
+                async with http.get(live, headers={"Authorization": "Bearer adm"}) as r:
+                    assert r.status == 503, await r.text()
                 await wait_for(_done(running[BEFORE:]), "the callers who hung up")
 
                 restarted = await start_embedded(tmp_path / "db")
