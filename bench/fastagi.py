@@ -58,7 +58,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,7 @@ async def serve(args: argparse.Namespace) -> None:
     from handlers.asterisk.server import AgiServer
     from handlers.asterisk.wire import MAX_LINE
     from handlers.runtime import open_hotline
+    from handlers.serve import settle_gc
     from handlers.settings import Settings
     from ivr import logs
     from ivr.store import create_pool
@@ -189,10 +190,13 @@ async def serve(args: argparse.Namespace) -> None:
             pool = await create_pool(args.dsn)
             stack.push_async_callback(pool.close)
             settings = Settings(data_dir=Path(args.data), flows_dir=Path(args.flows))
+            if args.max_sessions:
+                settings = replace(settings, agi_max_sessions=args.max_sessions)
             hotline = await stack.enter_async_context(open_hotline(settings, pool=pool))
-            agi = AgiServer(hotline.calls, args.sounds, max_sessions=args.max_sessions)
+            agi = AgiServer(hotline.calls, args.sounds, max_sessions=settings.agi_max_sessions)
             await agi.start(HOST, 0)
             stack.push_async_callback(agi.close)
+            settle_gc()  # as `ivr serve` does once it has started
             port, sessions = agi.port, lambda: agi.sessions
         else:
             server = await asyncio.start_server(echo.session, HOST, 0, limit=MAX_LINE)
@@ -560,6 +564,7 @@ ROUNDS = (  # name, mode, keys
 
 async def run(args: argparse.Namespace, workdir: Path) -> Figures:
     from bench import stage
+    from handlers.asterisk.server import DEFAULT_MAX_SESSIONS
 
     figures = Figures()
     flows = workdir / "flows"
@@ -601,7 +606,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> Figures:
             f"--data={workdir / 'agi'}",
             f"--flows={flows}",
             f"--sounds={sounds}",
-            f"--max-sessions={n + 100}",
+            *([f"--max-sessions={n + 100}"] if n + 100 > DEFAULT_MAX_SESSIONS else []),
         )
         try:
             warm = await warm_up(agi)
@@ -728,7 +733,7 @@ def main() -> None:
     child.add_argument("--data")
     child.add_argument("--flows")
     child.add_argument("--sounds", required=True)
-    child.add_argument("--max-sessions", type=int, default=2000)
+    child.add_argument("--max-sessions", type=int, help="default: IVR_AGI_MAX_SESSIONS's")
     parser.add_argument("--channels", type=int, default=5000)
     parser.add_argument("--inputs", type=int, default=4, help="keys per call")
     parser.add_argument("--soak", type=int, default=4, help="park rounds after the others")

@@ -47,6 +47,7 @@ class Settings:
     sounds_dir: Path | None = None  # the prompts' audio (ivr prompts build); None: DATA_DIR/sounds
     agi_host: str = "127.0.0.1"  # FastAGI: Asterisk's AGI(agi://HOST:PORT/FLOW)
     agi_port: int = 4573  # 0: no FastAGI server
+    agi_max_sessions: int = 10_000  # FastAGI sessions at once (one per channel); more: refused
     ami_host: str = "127.0.0.1"  # Asterisk's manager interface, used when a username and
     ami_port: int = 5038  # secret are set (redirects for agents' flags, callbacks)
     ami_username: str | None = None
@@ -91,6 +92,7 @@ class Settings:
             admin_token=secret(data_dir, "IVR_ADMIN_TOKEN", "admin_token"),
             agi_host=agi_host or os.environ.get("IVR_AGI_HOST", "127.0.0.1"),
             agi_port=int(os.environ.get("IVR_AGI_PORT", 4573)) if agi_port is None else agi_port,
+            agi_max_sessions=int(os.environ.get("IVR_AGI_MAX_SESSIONS", "10000")),
             ami_host=os.environ.get("IVR_AMI_HOST", "127.0.0.1"),
             ami_port=int(os.environ.get("IVR_AMI_PORT", "5038")),
             ami_username=os.environ.get("IVR_AMI_USERNAME") or None,

@@ -12,7 +12,7 @@ import structlog
 from handlers.asterisk.ami import AmiClient, AmiSettings
 from handlers.asterisk.callbacks import DEFAULT_TRUNK
 from handlers.asterisk.live import AsteriskTransport
-from handlers.asterisk.server import AgiServer
+from handlers.asterisk.server import DEFAULT_MAX_SESSIONS, AgiServer
 from ivr.calls.service import CallService
 
 log = structlog.get_logger(__name__)
@@ -32,9 +32,11 @@ async def asterisk_edge(
     agi_port: int,
     ami: AmiSettings,
     trunk: str = DEFAULT_TRUNK,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
 ) -> AsyncIterator[AsteriskEdge]:
     """`agi_port` 0 leaves FastAGI off; AMI runs when it has a username and a secret;
-    callback legs dial customers through the PJSIP endpoint `trunk`."""
+    callback legs dial customers through the PJSIP endpoint `trunk`; FastAGI takes at most
+    `max_sessions` channels at once."""
     async with AsyncExitStack() as stack:
         client = AmiClient(ami) if ami.enabled else None
         if client is not None:
@@ -42,7 +44,7 @@ async def asterisk_edge(
             stack.push_async_callback(client.close)
         server = None
         if agi_port:
-            server = AgiServer(calls, sounds_root, trunk=trunk)
+            server = AgiServer(calls, sounds_root, trunk=trunk, max_sessions=max_sessions)
             await server.start(agi_host, agi_port)
             stack.push_async_callback(server.close)
             calls.register(AsteriskTransport(client, server.live))

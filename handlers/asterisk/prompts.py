@@ -9,6 +9,7 @@ after it are skipped, as a Twilio <Gather> does.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 import structlog
@@ -23,10 +24,29 @@ log = structlog.get_logger(__name__)
 ESCAPE_DIGITS = "0123456789*#"
 _NOT_A_KEY = re.compile(r"[^0-9*#]")
 MAX_KEYS = 32
+_CACHED = 4096  # prompt files (flows × prompts × languages) whose path and command are kept
 
 
 def sound_file(root: str, flow: str, say: act.Say) -> PurePosixPath:
-    return sound_path(root, say.language, flow, say.prompt, say.text, say.voice)
+    return _sound_file(root, say.language, flow, say.prompt, say.text, say.voice)
+
+
+@lru_cache(maxsize=_CACHED)
+def _sound_file(
+    root: str, language: str, flow: str, prompt: str, text: str, voice: str | None
+) -> PurePosixPath:
+    """Hashed and joined once per prompt, not once per command (bench/fastagi.py)."""
+    return sound_path(root, language, flow, prompt, text, voice)
+
+
+@lru_cache(maxsize=_CACHED)
+def _file_argument(file: PurePosixPath) -> str:
+    return bare(str(file))
+
+
+@lru_cache(maxsize=_CACHED)
+def _stream_command(file: PurePosixPath, escape: str) -> str:
+    return f"STREAM FILE {_file_argument(file)} {quote(escape)}"
 
 
 async def play(channel: AgiChannel, files: list[PurePosixPath]) -> None:
@@ -53,7 +73,7 @@ async def collect(channel: AgiChannel, files: list[PurePosixPath], spec: act.Col
 
 async def stream(channel: AgiChannel, file: PurePosixPath, escape: str) -> str:
     """STREAM FILE: the escape key that stopped it, or ''."""
-    reply = _ok(await channel.command(f"STREAM FILE {bare(str(file))} {quote(escape)}"))
+    reply = _ok(await channel.command(_stream_command(file, escape)))
     if reply.number < 0:
         await _hung_up_or_missing(channel, file)
         return ""
@@ -63,7 +83,7 @@ async def stream(channel: AgiChannel, file: PurePosixPath, escape: str) -> str:
 async def get_data(channel: AgiChannel, file: PurePosixPath, spec: act.Collect) -> str | None:
     """GET DATA: the keys ('' for silence or a lone #); None when the file would not play."""
     ms = round(spec.timeout * 1000)
-    reply = _ok(await channel.command(f"GET DATA {bare(str(file))} {ms} {spec.max_digits}"))
+    reply = _ok(await channel.command(f"GET DATA {_file_argument(file)} {ms} {spec.max_digits}"))
     if reply.result == "-1":
         await _hung_up_or_missing(channel, file)
         return None

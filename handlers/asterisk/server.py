@@ -27,6 +27,7 @@ from ivr.metrics.process import AGI_SESSIONS
 log = structlog.get_logger(__name__)
 
 DEFAULT_PORT = 4573
+DEFAULT_MAX_SESSIONS = 10_000  # IVR_AGI_MAX_SESSIONS: one session per channel
 
 
 class AgiServer:
@@ -36,7 +37,7 @@ class AgiServer:
         sounds_root: str | Path,
         *,
         limits: SessionLimits | None = None,
-        max_sessions: int = 2000,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
         trunk: str = DEFAULT_TRUNK,
     ) -> None:
         self.calls = calls

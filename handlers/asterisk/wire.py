@@ -62,6 +62,13 @@ class Reply:
 
 def parse_reply(line: str) -> Reply:
     """One reply line (not `HANGUP`, not a 520 continuation) → Reply, or ProtocolViolation."""
+    if line.startswith("200 result="):  # the usual shapes without a regex: `-1`, `0 endpos=N`
+        result, sep, rest = line[11:].partition(" ")
+        if result.isdecimal() or (result[:1] == "-" and result[1:].isdecimal()):
+            if not sep:
+                return Reply(200, result, None, None, line)
+            if rest[:7] == "endpos=" and rest[7:].isdecimal():
+                return Reply(200, result, None, int(rest[7:]), line)
     match = _REPLY.match(line)
     if match is not None:
         endpos = _ENDPOS.search(match["rest"])

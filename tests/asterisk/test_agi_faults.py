@@ -99,3 +99,17 @@ async def test_many_concurrent_calls_each_get_their_own_record(pbx: Pbx) -> None
     english = results[2][0].played
     assert english[1] == pbx.sound("en-US", "welcome")
     assert pbx.server.sessions == 0
+
+
+async def test_a_channel_beyond_the_session_limit_is_refused(pbx: Pbx) -> None:
+    pbx.server.max_sessions = 1  # IVR_AGI_MAX_SESSIONS
+    async with raw_session(pbx, Channel()) as held:
+        assert (await line(held)).startswith(b"GET DATA ")  # one call is on
+        reader, writer = await asyncio.open_connection("127.0.0.1", pbx.server.port)
+        writer.write(headers(Channel(), pbx.server.port, "hotline"))
+        try:
+            assert await line(reader) == b""  # closed without a command
+        except ConnectionResetError:
+            pass  # or reset: the headers it sent were never read
+        writer.close()
+        assert pbx.server.sessions == 1

@@ -6,6 +6,9 @@ import asyncio
 import shutil
 from pathlib import Path
 
+import pytest
+
+from handlers.settings import Settings
 from tests.asterisk.agi_peer import AgiPeer
 from tests.e2e.conftest import REPO
 from tests.e2e.processes import free_port, start_server
@@ -25,3 +28,12 @@ async def test_serve_runs_the_fastagi_server(tmp_path: Path) -> None:
     log = server.log.read_text("utf-8")
     assert f'"fastagi": "agi://127.0.0.1:{port}/FLOW"' in log
     assert '"disposition": "hung_up_in_menu"' in log
+
+
+def test_the_fastagi_session_limit_is_a_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IVR_AGI_MAX_SESSIONS", raising=False)
+    assert Settings.resolve(tmp_path).agi_max_sessions == 10_000  # 5,000 channels and more
+    monkeypatch.setenv("IVR_AGI_MAX_SESSIONS", "300")
+    assert Settings.resolve(tmp_path).agi_max_sessions == 300
