@@ -1,54 +1,91 @@
 """Routing: offer selection at a big call center's scale, and concurrent routers counted.
 
     python -m bench.routing [--agents 2000] [--cases 100000] [--waiting 500] [--rounds 5]
+                            [--seconds 10] [--unique-indexes]
 
-An embedded PostgreSQL in a temp dir gets 2,000 agents (most in the general queue, some in
-another; 60% available, the rest busy, not ready or offline), 100,000 open cases owned by them,
-100,000 finished calls with their answered offers (history the indexes must cope with), and
-500 callers waiting in the queue — a third of them repeat callers whose case has an owner.
+An embedded PostgreSQL in a temp dir gets 2,000 agents (90% in the general queue, 10% in
+billing; 60% available, the rest on a call, not ready or offline), 100,000 open cases owned by
+them, 100,000 finished calls with their answered offers and queue waits (history the indexes
+must cope with), and 500 callers waiting in the general queue of the repo's hotline flow — a
+third of them repeat callers whose open case has an owner (首问负责制: owner first).
 
-**Decision time**: each waiting call is routed as CallService does it — the call's row locked,
-`Router.route` on that transaction's connection, commit — oldest caller first; only
-`Router.route` is timed. After each round the offers are closed and the agents put back.
+Every decision is made as a queued caller's "wait" webhook makes it: `CallService.wait` with
+the call's seq, on the repo's flows — the call's row locked, `Router.route` on that
+transaction's connection, the step (offer or hold) stored, commit. `Router.route` is timed
+inside it (a Router that times itself), and the whole step besides.
 
-**Concurrent routers**: 4 processes, each with its own connection, route the 500 callers at
-once: process k serves queue qk (callers k, k+4, … by age), and the same 200 multi-skilled
-agents serve all four queues, so every router claims the longest-idle agent of one pool at
-the same moment; each routes its callers again and again until all ring or nobody is left.
-Counted after each round: agents offered two calls, calls offered to two agents, agents
-ringing without an offer, and refusals by the unique indexes (a claim that lost a race).
+**Decision time**: one router asks for each waiting caller, oldest first, `--rounds` times.
+Before each round the callers' waits are set to 20–120 s old, the same mix each round; after
+it the offers are closed (kept, as history) and the agents put back as they were.
+
+**Concurrent routers**: 4 router processes (spawned, each its own pool and CallService) race
+over the same 500 callers and the same 200 agents for `--seconds` (10) a round, 500 new callers
+a round. The callers are spread over four queues (four copies of the hotline flow, queues
+q0-q3) that the 200 agents all serve, so four FIFO heads can ring at the same moment and every
+claim takes the longest-idle agent of one pool. Each router asks for every caller not ringing
+yet, oldest first, router k starting at the k-th caller (the head of queue qk) and wrapping
+round, pass after pass: each caller is asked for by all four, and every call and agent is
+contended. The seq a router sends is the one it read at the start of its pass, as a webhook
+carries the seq of the step that sent it. Meanwhile the desk (in the bench's process) plays
+the agents and the transport's reports of their legs: an offer that has rung a turn (0.3 s) is
+answered or rings out (missed: CallService routes that caller to the next agent, a fifth
+router), an answered call ends on the agent's side a turn later (wrap-up), and agents back
+from wrap-up or a miss are available again — so agents go round ringing, talking and idle
+during the round, and a router could offer a call to an agent who is still on another.
+
+The two unique indexes that refuse a second ringing offer per agent and per call
+(002_agents.sql) are dropped for these rounds (same columns, not unique), so that a double
+assignment by the code would be stored and counted rather than refused (`--unique-indexes`
+keeps them; refusals are then counted). Counted from the database after each round, over the
+round's offers — each holds its agent for its call from the first ring until it ended or, if
+answered, until the talk ended: pairs of offers of one agent whose times overlap, pairs of
+offers of one call whose times overlap, agents ringing with no ringing offer of theirs for
+that call, ringing offers whose agent is not ringing for that call; and the offers against
+the 'offer' steps in the call records. All must be 0 (and equal), with no error.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
+import contextlib
+import functools
 import math
 import multiprocessing
+import multiprocessing.pool
 import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 
 from bench import stage
+from handlers.twilio import twiml
 from ivr import logs
-from ivr.routing.router import QueueRules, Ring, Router, Wait
+from ivr.calls.service import CallService, Step
+from ivr.clock import SystemClock
+from ivr.routing.router import Decision, QueueRules, Ring, Router, Wait
+from ivr.script import events as ev
+from ivr.script.registry import FlowRegistry
 from ivr.store import CallStore, create_pool
+from ivr.store.calls import CallRecord
+from ivr.store.flows import FlowVersionStore
+from ivr.store.routing import Conn
 
-RULES = QueueRules(
-    "general", owner_first=True, owner_wait=30.0, max_wait=180.0, rings=3, ring_period=5.0
-)
 TARGET_P99_MS = 5.0
 ROUTERS = 4
+CONTENDED_AGENTS = 200
+BASE_URL = "https://hotline.bench"
+PAUSE = 0.2  # s a router holds after a pass that rang nobody
+DESK_EVERY = 0.3  # s between two turns of the desk: how long an offer rings at least
 
 _SEED = """
-INSERT INTO flow_versions (hash, name, version, content) VALUES ('bench', 'hotline', '1', '');
-
 INSERT INTO agents (id, name, device, department, queues, state, state_since, idle_since)
 SELECT 'a' || lpad(i::text, 5, '0'), 'Agent ' || i, 'client:a' || i,
        CASE WHEN i % 10 = 0 THEN 'billing' ELSE 'service' END,
@@ -68,7 +105,7 @@ FROM generate_series(1, $2::int) AS i;
 INSERT INTO calls (transport, external_id, caller, called, flow_name, flow_version, flow_hash,
                    started_at, ended_at, disposition, state, seq, n_events)
 SELECT 'twilio', 'CAold' || i, '+86137' || lpad(i::text, 8, '0'), '+18005550100', 'hotline',
-       '1', 'bench', now() - make_interval(mins => i), now() - make_interval(mins => i) + '3m',
+       $3, $2, now() - make_interval(mins => i), now() - make_interval(mins => i) + '3m',
        'answered', '{"step": "closing", "language": "zh-CN", "waiting": "ended"}', 6, 14
 FROM generate_series(1, $1::int) AS i;
 
@@ -80,19 +117,20 @@ FROM calls c WHERE c.external_id LIKE 'CAold%';
 
 INSERT INTO queue_waits (call_id, queue, entered_at, left_at, outcome)
 SELECT c.id, 'general', c.started_at - '10s'::interval, c.started_at, 'answered'
-FROM calls c WHERE c.external_id LIKE 'CAold%';
+FROM calls c WHERE c.external_id LIKE 'CAold%'
 """
 
-# Waiting callers: one in three is a repeat caller with an open case (its owner goes first).
+# Waiting callers, at the hotline's queue step: one in three is a repeat caller with an open
+# case (its owner goes first).
 _WAITING = """
 WITH new AS (
   INSERT INTO calls (transport, external_id, caller, called, flow_name, flow_version,
                      flow_hash, started_at, state, seq, n_events)
-  SELECT 'twilio', 'CAwait' || i,
+  SELECT 'twilio', 'CAwait' || $5::int || '_' || i,
          CASE WHEN i % 3 = 0 THEN '+86135' || lpad((i * 97 % $2 + 1)::text, 8, '0')
-              ELSE '+86136' || lpad(i::text, 8, '0') END,
-         '+18005550100', 'hotline', '1', 'bench', now() - make_interval(secs => 120 - i * 0.2),
-         '{"step": "agents", "language": "zh-CN", "waiting": "queue"}', 3, 6
+              ELSE '+86136' || lpad(($5::int * 100000 + i)::text, 8, '0') END,
+         '+18005550100', 'hotline', $4, $3, now() - make_interval(secs => 120 - i * 0.2),
+         '{"step": "agents", "language": "zh-CN", "waiting": "queue"}', 3, 0
   FROM generate_series(1, $1::int) AS i
   RETURNING id, caller, started_at
 )
@@ -101,39 +139,117 @@ SELECT new.id, 'general', new.started_at, c.owner, c.id
 FROM new LEFT JOIN cases c ON c.customer = new.caller AND c.status <> 'resolved'
 """
 
+# Before a round: the callers have waited 20-120 s (in their order), so each round sees the
+# same mix of decisions (owners still waited for, nobody past the queue's 3 minutes).
+_REANCHOR = """
+UPDATE queue_waits w SET entered_at = now() - make_interval(secs => 120 - n.rank * 0.2)
+FROM (SELECT call_id, row_number() OVER (ORDER BY entered_at) AS rank
+      FROM queue_waits WHERE left_at IS NULL) n
+WHERE n.call_id = w.call_id
+"""
+
 # After a round: offers closed (kept, as history), agents back as they were.
 _RESET = """
 UPDATE offers SET outcome = 'missed', ended_at = now() WHERE outcome = 'ringing';
+UPDATE offers SET ended_at = now() WHERE outcome = 'answered' AND ended_at IS NULL;
 UPDATE agents a SET state = s.state, idle_since = s.idle_since, call_id = NULL, queues = s.queues
 FROM agents_before s WHERE s.id = a.id;
-UPDATE queue_waits SET queue = 'general' WHERE left_at IS NULL;
 """
 
-# The concurrent rounds: four queues (one per router) served by the same 200 multi-skilled
-# agents, so the routers' FIFO checks do not wait on one another and all four claim from one
-# pool of agents, the longest idle first — the same rows at the same moment.
-_FOUR_QUEUES = """
-UPDATE agents SET state = 'not_ready' WHERE state = 'available' AND id NOT IN (
-  SELECT id FROM agents WHERE state = 'available' AND 'general' = ANY(queues) ORDER BY id
-  LIMIT 200);
-UPDATE agents SET queues = '{general,q0,q1,q2,q3}' WHERE state = 'available';
-UPDATE queue_waits w SET queue = 'q' || (n.rank % 4)
-FROM (SELECT call_id, row_number() OVER (ORDER BY entered_at) - 1 AS rank
-      FROM queue_waits WHERE left_at IS NULL) n
-WHERE n.call_id = w.call_id;
+# The concurrent rounds: four queues (one flow each) served by the same 200 multi-skilled
+# agents, the callers dealt over them in age order.
+_FOUR_QUEUES = [
+    """UPDATE agents SET state = 'not_ready' WHERE state = 'available' AND id NOT IN (
+         SELECT id FROM agents WHERE state = 'available' AND 'general' = ANY(queues)
+         ORDER BY id LIMIT $1)""",
+    "UPDATE agents SET queues = '{general,q0,q1,q2,q3}' WHERE state = 'available'",
+    """WITH n AS (SELECT call_id, (row_number() OVER (ORDER BY entered_at) - 1) % 4 AS k
+                FROM queue_waits WHERE left_at IS NULL),
+       queued AS (UPDATE queue_waits w SET queue = 'q' || n.k FROM n WHERE n.call_id = w.call_id)
+       UPDATE calls c SET flow_name = f.name, flow_hash = f.hash
+       FROM n, flow_versions f WHERE n.call_id = c.id AND f.name = 'bench_q' || n.k""",
+]
+
+# Before a concurrent round: last round's callers hang up; new ones wait (_WAITING).
+_HANG_UP = """
+UPDATE queue_waits SET left_at = now(), outcome = 'abandoned' WHERE left_at IS NULL;
+UPDATE calls SET ended_at = now(), disposition = 'abandoned',
+                 state = state || '{"waiting": "ended"}'
+WHERE ended_at IS NULL;
 """
 
+_PLAIN_INDEXES = """
+DROP INDEX offers_one_ringing_per_agent;
+DROP INDEX offers_one_ringing_per_call;
+CREATE INDEX offers_one_ringing_per_agent ON offers (agent_id) WHERE outcome = 'ringing';
+CREATE INDEX offers_one_ringing_per_call ON offers (call_id) WHERE outcome = 'ringing';
+"""
+
+_UNIQUE_INDEXES = """
+DROP INDEX offers_one_ringing_per_agent;
+DROP INDEX offers_one_ringing_per_call;
+CREATE UNIQUE INDEX offers_one_ringing_per_agent ON offers (agent_id) WHERE outcome = 'ringing';
+CREATE UNIQUE INDEX offers_one_ringing_per_call ON offers (call_id) WHERE outcome = 'ringing';
+"""
+
+# What a transport would ask for: every waiting caller not ringing an agent, with the seq of
+# the call's last step (the one a hold's redirect carries), oldest first.
+_ASKING = """
+SELECT c.external_id, c.seq FROM queue_waits w JOIN calls c ON c.id = w.call_id
+WHERE w.left_at IS NULL AND c.ended_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.call_id = w.call_id AND o.outcome = 'ringing')
+ORDER BY w.entered_at, w.call_id
+"""
+
+# The offers ringing now, for the desk to answer or let ring out.
+_RINGING = """
+SELECT o.id, c.external_id, c.seq FROM offers o JOIN calls c ON c.id = o.call_id
+WHERE o.outcome = 'ringing' ORDER BY o.id
+"""
+
+# Agents of the contended pool back from wrap-up or a missed offer, at once.
+_BACK_TO_WORK = """
+UPDATE agents SET state = 'available', state_since = now(), idle_since = now(), call_id = NULL
+WHERE id IN (SELECT id FROM agents WHERE state IN ('wrap_up', 'not_ready') AND 'q0' = ANY(queues)
+             FOR UPDATE SKIP LOCKED)
+"""
+
+# Double assignments, over the offers made since offer $1: an offer holds its agent for its
+# call from its first ring until it ended (missed, declined…) or, answered, until the talk
+# ended; two offers of one agent, or of one call, must never overlap in time.
 _COUNT = """
+WITH round AS (
+  SELECT id, call_id, agent_id, outcome,
+         tstzrange(ring_started_at, coalesce(ended_at, 'infinity')) AS span
+  FROM offers WHERE id >= $1
+)
 SELECT
-  (SELECT count(*) FROM (SELECT agent_id FROM offers WHERE outcome = 'ringing'
-                         GROUP BY agent_id HAVING count(*) > 1) x) AS agents_with_two_calls,
-  (SELECT count(*) FROM (SELECT call_id FROM offers WHERE outcome = 'ringing'
-                         GROUP BY call_id HAVING count(*) > 1) x) AS calls_with_two_agents,
-  (SELECT count(*) FROM agents a WHERE state = 'ringing' AND NOT EXISTS
-     (SELECT 1 FROM offers o WHERE o.agent_id = a.id AND o.outcome = 'ringing'))
-     AS ringing_without_offer,
-  (SELECT count(*) FROM offers WHERE outcome = 'ringing') AS offers
+  (SELECT count(*) FROM round a JOIN round b ON a.agent_id = b.agent_id AND a.id < b.id
+   WHERE a.span && b.span) AS agent_overlapping_offers,
+  (SELECT count(*) FROM round a JOIN round b ON a.call_id = b.call_id AND a.id < b.id
+   WHERE a.span && b.span) AS call_overlapping_offers,
+  (SELECT count(*) FROM agents a WHERE a.state = 'ringing' AND NOT EXISTS (
+     SELECT 1 FROM offers o WHERE o.agent_id = a.id AND o.call_id = a.call_id
+       AND o.outcome = 'ringing')) AS agents_ringing_without_offer,
+  (SELECT count(*) FROM offers o JOIN agents a ON a.id = o.agent_id
+   WHERE o.outcome = 'ringing'
+     AND (a.state <> 'ringing' OR a.call_id IS DISTINCT FROM o.call_id))
+     AS offers_agent_elsewhere,
+  (SELECT count(*) FROM round) AS offers,
+  (SELECT count(*) FROM round WHERE outcome = 'answered') AS answered,
+  (SELECT count(*) FROM round WHERE outcome = 'missed') AS missed,
+  (SELECT count(DISTINCT agent_id) FROM round) AS agents_offered,
+  (SELECT count(DISTINCT call_id) FROM round) AS calls_offered,
+  (SELECT count(*) FROM call_events e
+   WHERE e.kind = 'offer' AND (e.data ->> 'offer_id')::bigint >= $1) AS offer_steps
 """
+COUNTED = ("offers", "answered", "missed", "offer_steps")
+DOUBLES = (
+    "agent_overlapping_offers",
+    "call_overlapping_offers",
+    "agents_ringing_without_offer",
+    "offers_agent_elsewhere",
+)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -141,69 +257,24 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else math.nan
 
 
-async def seed(pool: asyncpg.Pool, agents: int, cases: int, waiting: int, history: int) -> None:
-    params: list[tuple[int, ...]] = [(), (agents,), (agents, cases), (history,), (agents,), ()]
-    async with pool.acquire() as conn:
-        for statement, args in zip(_SEED.split(";\n\n"), params, strict=True):
-            await conn.execute(statement, *args)
-        await conn.execute(_WAITING, waiting, cases)
-        await conn.execute(
-            "CREATE TABLE agents_before AS SELECT id, state, idle_since, queues FROM agents"
-        )
-        await conn.execute("ANALYZE")
+class TimedRouter(Router):
+    """The Router, timing each route() and counting its decisions."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.kinds: Counter[str] = Counter()
+
+    async def route(
+        self, conn: Conn, call: CallRecord, rules: QueueRules, now: datetime
+    ) -> Decision:
+        began = time.perf_counter()
+        decision = await super().route(conn, call, rules, now)
+        self.times.append((time.perf_counter() - began) * 1000)
+        self.kinds[_kind(decision)] += 1
+        return decision
 
 
-async def route_all(
-    dsn: str, sids: list[str], start_at: float = 0.0, passes: int = 1, queue: str = "general"
-) -> tuple[list[float], dict[str, int]]:
-    """Route each call in order, `passes` times over those not ringing yet (stopping when a
-    pass rings nobody); returns route() times (ms) and the decisions by kind."""
-    logs.configure(json=False, level="WARNING")
-    pool = await create_pool(dsn, min_size=1, max_size=2)
-    store, router = CallStore(pool), Router()
-    rules = dataclasses.replace(RULES, queue=queue)
-    times: list[float] = []
-    kinds: dict[str, int] = {}
-    delay = start_at - time.time()
-    if delay > 0:
-        await asyncio.sleep(delay)
-    left = list(sids)
-    try:
-        for _ in range(passes):
-            ringing = set()
-            for sid in left:
-                try:
-                    async with store.lock("twilio", sid) as locked:
-                        assert locked is not None
-                        now = datetime.now(UTC)
-                        began = time.perf_counter()
-                        decision = await router.route(locked.conn, locked.record, rules, now)
-                        times.append((time.perf_counter() - began) * 1000)
-                except asyncpg.UniqueViolationError:
-                    kinds["refused_by_unique_index"] = kinds.get("refused_by_unique_index", 0) + 1
-                    continue
-                kind = _kind(decision)
-                kinds[kind] = kinds.get(kind, 0) + 1
-                if isinstance(decision, Ring):
-                    ringing.add(sid)
-            left = [sid for sid in left if sid not in ringing]
-            if not left or (not ringing and not await _anyone_available(pool, queue)):
-                break
-    finally:
-        await pool.close()
-    return times, kinds
-
-
-async def _anyone_available(pool: asyncpg.Pool, queue: str) -> bool:
-    return bool(
-        await pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM agents WHERE state = 'available' AND $1 = ANY(queues))",
-            queue,
-        )
-    )
-
-
-def _kind(decision: object) -> str:
+def _kind(decision: Decision) -> str:
     if isinstance(decision, Ring):
         return f"ring_{decision.offer.reason}"
     if isinstance(decision, Wait):
@@ -211,82 +282,305 @@ def _kind(decision: object) -> str:
     return "overflow"
 
 
-def _router_process(
-    args: tuple[str, list[str], float, int, str],
-) -> tuple[list[float], dict[str, int]]:
-    return asyncio.run(route_all(*args))
+@dataclass
+class Routed:
+    """One router's work: route() times, whole-step times (ms), decisions and other outcomes."""
+
+    route_ms: list[float] = field(default_factory=list)
+    step_ms: list[float] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    late_ms: float = 0.0  # how far past the common start this router began
+
+    def add(self, other: Routed) -> None:
+        self.route_ms += other.route_ms
+        self.step_ms += other.step_ms
+        self.kinds.update(other.kinds)
+        self.late_ms = max(self.late_ms, other.late_ms)
 
 
-async def waiting_sids(pool: asyncpg.Pool) -> list[str]:
-    rows = await pool.fetch(
-        """SELECT c.external_id FROM queue_waits w JOIN calls c ON c.id = w.call_id
-           WHERE w.left_at IS NULL ORDER BY w.entered_at"""
-    )
-    return [r["external_id"] for r in rows]
-
-
-async def decision_times(pool: asyncpg.Pool, dsn: str, rounds: int) -> list[float]:
-    sids = await waiting_sids(pool)
-    times: list[float] = []
-    for n in range(rounds):
-        got, kinds = await route_all(dsn, sids)
-        times += got
-        print(
-            f"  round {n + 1}: p50 {percentile(got, 50):.2f} ms, p99 "
-            f"{percentile(got, 99):.2f} ms, max {max(got):.2f} ms  {dict(sorted(kinds.items()))}"
+def prepare_flows(workdir: Path) -> Path:
+    """The repo's flows, and four copies of the hotline whose queues are q0-q3."""
+    flows = workdir / "flows"
+    shutil.copytree(stage.REPO / "flows", flows)
+    hotline = (flows / "hotline.yaml").read_text("utf-8")
+    assert hotline.count("      name: general\n") == 1
+    for k in range(ROUTERS):
+        copy = (
+            hotline.replace("flow: hotline\n", f"flow: bench_q{k}\n")
+            .replace('numbers: ["+18005550100", "+864008005555"]', f'numbers: ["+1800555020{k}"]')
+            .replace("      name: general\n", f"      name: q{k}\n")
         )
-        await pool.execute(_RESET)
-    return times
+        (flows / f"bench_q{k}.yaml").write_text(copy, "utf-8")
+    return flows
 
 
-async def concurrent_rounds(pool: asyncpg.Pool, dsn: str, rounds: int) -> dict[str, int]:
-    """4 router processes at once, 200 agents available: every round counted."""
-    sids = await waiting_sids(pool)
-    totals: dict[str, int] = {}
-    spawn = multiprocessing.get_context("spawn")
-    with spawn.Pool(ROUTERS) as processes:
+class Asker:
+    """A Hotline instance's routing, as its webhooks drive it: one pool and CallService."""
+
+    def __init__(self, pool: asyncpg.Pool, flows: FlowRegistry) -> None:
+        self.pool = pool
+        self.router = TimedRouter()
+        self.service = CallService(CallStore(pool), flows, SystemClock(), router=self.router)
+        self.render = functools.partial(twiml.render, base_url=BASE_URL)
+
+    async def ask(self, first: int = 0, until: float | None = None) -> Routed:
+        """Ask for every waiting caller not ringing yet, as its "wait" webhook would, starting
+        at the `first`-th: once, or pass after pass until the time `until` (a pass that rings
+        nobody is followed by a hold of PAUSE s: a missed offer puts its caller back)."""
+        self.router.times, self.router.kinds = [], Counter()
+        routed = Routed()
+        while until is None or time.time() < until:
+            asking = await self.pool.fetch(_ASKING)
+            if not asking and until is None:
+                break
+            asking = asking[first:] + asking[:first]
+            rings = _rings(self.router.kinds)
+            for sid, seq in asking:
+                if until is not None and time.time() >= until:
+                    break
+                began = time.perf_counter()
+                try:
+                    step = await self.service.wait("twilio", sid, self.render, seq)
+                except asyncpg.UniqueViolationError:
+                    routed.kinds["refused_by_unique_index"] += 1
+                    continue
+                except Exception as exc:  # counted and shown: the bench must not hide one
+                    routed.kinds[f"error_{type(exc).__name__}"] += 1
+                    continue
+                routed.step_ms.append((time.perf_counter() - began) * 1000)
+                if step.replayed:  # another router took a step of this call first
+                    routed.kinds["seq_moved"] += 1
+            if until is None:
+                break
+            if _rings(self.router.kinds) == rings:
+                await asyncio.sleep(PAUSE)
+        routed.route_ms = self.router.times
+        routed.kinds.update(self.router.kinds)
+        return routed
+
+
+@contextlib.asynccontextmanager
+async def asker(dsn: str, flows_dir: str, connections: int = 2) -> AsyncIterator[Asker]:
+    pool = await create_pool(dsn, min_size=1, max_size=connections)
+    try:
+        flows = FlowRegistry(Path(flows_dir))
+        await flows.reload()
+        yield Asker(pool, flows)
+    finally:
+        await pool.close()
+
+
+async def _contend(dsn: str, flows_dir: str, start_at: float, until: float, first: int) -> Routed:
+    logs.configure(json=False, level="WARNING")
+    async with asker(dsn, flows_dir) as one:
+        await one.pool.fetchval("SELECT 1")
+        delay = start_at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        routed = await one.ask(first, until)
+    routed.late_ms = max(0.0, -delay * 1000)
+    return routed
+
+
+async def desk(one: Asker, done: asyncio.Event) -> Counter[str]:
+    """The agents, while the routers route: every DESK_EVERY s each offer seen ringing the
+    time before is answered (even ids) or rings out (odd ids: missed, and the call is routed
+    to the next agent, here), as the transport's reports of them would; the calls answered the
+    time before end on the agent's side (the agent goes to wrap-up); agents of the contended
+    pool back from wrap-up or a miss are available again, at the back of the longest-idle line.
+    So agents cycle through ringing, on a call and back during the round."""
+    kinds: Counter[str] = Counter()
+    seen: set[int] = set()
+    talking: list[tuple[str, int]] = []  # (call, seq) answered the time before
+    while not done.is_set():
+        for sid, seq in talking:
+            await _report(one, kinds, "hung_up", one.service.advance, sid, seq, ev.AgentHungUp())
+        talking = []
+        ringing = await one.pool.fetch(_RINGING)
+        for offer_id, sid, seq in ringing:
+            if offer_id not in seen:
+                continue  # it rings until the next time round
+            outcome = "missed" if offer_id % 2 else "answered"
+            ended = one.service.ring_ended
+            step = await _report(one, kinds, outcome, ended, sid, seq, offer_id, outcome)
+            if outcome == "answered" and step is not None and not step.replayed:
+                talking.append((sid, step.seq))
+        seen = {row["id"] for row in ringing}
+        await one.pool.execute(_BACK_TO_WORK)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), DESK_EVERY)
+    return kinds
+
+
+async def _report(
+    one: Asker,
+    kinds: Counter[str],
+    kind: str,
+    step: Callable[..., Awaitable[Step]],
+    sid: str,
+    seq: int,
+    *args: object,
+) -> Step | None:
+    """One report of the transport about an agent's leg, with the seq it carries, counted."""
+    try:
+        done = await step("twilio", sid, *args, one.render, seq)
+    except Exception as exc:  # counted and shown
+        kinds[f"error_desk_{type(exc).__name__}"] += 1
+        return None
+    kinds[f"desk_{kind}" + ("_seq_moved" if done.replayed else "")] += 1
+    return done
+
+
+def _rings(kinds: Counter[str]) -> int:
+    return sum(count for kind, count in kinds.items() if kind.startswith("ring_"))
+
+
+def _router_process(args: tuple[str, str, float, float, int]) -> Routed:
+    return asyncio.run(_contend(*args))
+
+
+async def seed(
+    pool: asyncpg.Pool, flows_dir: Path, agents: int, cases: int, waiting: int, history: int
+) -> None:
+    flows = FlowRegistry(flows_dir, FlowVersionStore(pool))
+    await flows.reload()
+    hotline = flows.by_name("hotline")
+    assert hotline is not None
+    params: list[tuple[object, ...]] = [
+        (agents,),
+        (agents, cases),
+        (history, hotline.hash, hotline.version),
+        (agents,),
+        (),
+    ]
+    async with pool.acquire() as conn:
+        for statement, args in zip(_SEED.split(";\n\n"), params, strict=True):
+            await conn.execute(statement, *args)
+        await conn.execute(_WAITING, waiting, cases, hotline.hash, hotline.version, 0)
+        await conn.execute(
+            "CREATE TABLE agents_before AS SELECT id, state, idle_since, queues FROM agents"
+        )
+        await conn.execute("VACUUM ANALYZE")
+
+
+def _line(got: Routed) -> str:
+    r, s = got.route_ms, got.step_ms
+    return (
+        f"route p50 {percentile(r, 50):.2f} ms, p99 {percentile(r, 99):.2f} ms, "
+        f"max {max(r, default=math.nan):.2f} ms; whole step p50 {percentile(s, 50):.2f} ms, "
+        f"p99 {percentile(s, 99):.2f} ms  {dict(sorted(got.kinds.items()))}"
+    )
+
+
+async def decision_times(pool: asyncpg.Pool, dsn: str, flows: Path, rounds: int) -> Routed:
+    total = Routed()
+    async with asker(dsn, str(flows)) as one:
         for n in range(rounds):
-            await pool.execute(_FOUR_QUEUES)
-            start_at = time.time() + 2.0  # every process connected and waiting by then
-            shares = [(dsn, sids[k::ROUTERS], start_at, 50, f"q{k}") for k in range(ROUTERS)]
-            results = await asyncio.to_thread(processes.map, _router_process, shares)
-            counted = dict(await pool.fetchrow(_COUNT))
-            kinds: dict[str, int] = {}
-            for _, k in results:
-                for kind, count in k.items():
-                    kinds[kind] = kinds.get(kind, 0) + count
-            print(f"  round {n + 1}: {counted}  {dict(sorted(kinds.items()))}")
-            for key in ("agents_with_two_calls", "calls_with_two_agents", "ringing_without_offer"):
-                totals[key] = totals.get(key, 0) + counted[key]
-            for kind, count in kinds.items():
-                totals[kind] = totals.get(kind, 0) + count
+            await pool.execute(_REANCHOR)
+            got = await one.ask()
+            print(f"  round {n + 1}: {_line(got)}")
+            total.add(got)
             await pool.execute(_RESET)
-    return totals
+    return total
+
+
+async def concurrent_rounds(
+    pool: asyncpg.Pool, dsn: str, flows: Path, args: argparse.Namespace
+) -> tuple[Counter[str], Routed]:
+    """4 router processes at once over the same callers and 200 agents, the desk answering
+    meanwhile: every round counted."""
+    totals: Counter[str] = Counter()
+    total = Routed()
+    if not args.unique_indexes:
+        await pool.execute(_PLAIN_INDEXES)
+    spawn = multiprocessing.get_context("spawn")
+    try:
+        async with asker(dsn, str(flows), 4) as agents:
+            with spawn.Pool(ROUTERS) as processes:
+                for n in range(args.rounds):
+                    first_offer = await _new_callers(pool, args, n + 1)
+                    got = await _race(processes, agents, dsn, flows, args.seconds)
+                    counted = dict(await pool.fetchrow(_COUNT, first_offer))
+                    print(f"  round {n + 1}: {counted}")
+                    print(f"    started within {got.late_ms:.0f} ms; {_line(got)}")
+                    totals.update({k: counted[k] for k in (*DOUBLES, *COUNTED)})
+                    total.add(got)
+                    await pool.execute(_RESET)
+    finally:
+        if not args.unique_indexes:
+            await pool.execute(_UNIQUE_INDEXES)
+    return totals, total
+
+
+async def _new_callers(pool: asyncpg.Pool, args: argparse.Namespace, n: int) -> int:
+    """Last round's callers gone, `args.waiting` new ones dealt over the four queues, the
+    contended agents ready; returns the id the round's first offer will have."""
+    flow = await pool.fetchrow("SELECT hash, version FROM flow_versions WHERE name = 'hotline'")
+    await pool.execute(_HANG_UP)
+    await pool.execute(_WAITING, args.waiting, args.cases, flow["hash"], flow["version"], n)
+    await pool.execute(_REANCHOR)
+    await pool.execute(_FOUR_QUEUES[0], CONTENDED_AGENTS)
+    for statement in _FOUR_QUEUES[1:]:
+        await pool.execute(statement)
+    return int(await pool.fetchval("SELECT coalesce(max(id), 0) + 1 FROM offers"))
+
+
+async def _race(
+    processes: multiprocessing.pool.Pool, agents: Asker, dsn: str, flows: Path, seconds: float
+) -> Routed:
+    """The routers for `seconds`, all starting at once, and the desk until they are done."""
+    start_at = time.time() + 3.0  # every process connected and waiting by then
+    shares = [(dsn, str(flows), start_at, start_at + seconds, k) for k in range(ROUTERS)]
+    done = asyncio.Event()
+    working = asyncio.create_task(desk(agents, done))
+    try:
+        results = await asyncio.to_thread(processes.map, _router_process, shares)
+    finally:
+        done.set()
+        desk_kinds = await working
+    got = Routed(route_ms=agents.router.times, kinds=agents.router.kinds + desk_kinds)
+    agents.router.times, agents.router.kinds = [], Counter()
+    for result in results:
+        got.add(result)
+    return got
 
 
 async def bench(args: argparse.Namespace, workdir: Path) -> bool:
+    logs.configure(json=False, level="WARNING")
+    flows = prepare_flows(workdir)
     async with stage.database(workdir) as (db, pool):
         began = time.perf_counter()
-        await seed(pool, args.agents, args.cases, args.waiting, args.history)
+        await seed(pool, flows, args.agents, args.cases, args.waiting, args.history)
         print(
             f"seeded {args.agents} agents, {args.cases} open cases, {args.history} past calls, "
             f"{args.waiting} waiting calls in {time.perf_counter() - began:.0f} s"
         )
         print(f"decision time, one router, {args.rounds} rounds of {args.waiting} calls:")
-        times = await decision_times(pool, db.dsn, args.rounds)
-        p50, p99 = percentile(times, 50), percentile(times, 99)
+        one = await decision_times(pool, db.dsn, flows, args.rounds)
+        p99 = percentile(one.route_ms, 99)
         print(
-            f"Router.route: n={len(times)} p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-            f"max {max(times):.2f} ms (target p99 ≤ {TARGET_P99_MS} ms)"
+            f"Router.route: n={len(one.route_ms)} p50 {percentile(one.route_ms, 50):.2f} ms, "
+            f"p99 {p99:.2f} ms, max {max(one.route_ms):.2f} ms (target p99 ≤ {TARGET_P99_MS} "
+            f"ms); whole CallService.wait step: p50 {percentile(one.step_ms, 50):.2f} ms, "
+            f"p99 {percentile(one.step_ms, 99):.2f} ms"
         )
-        print(f"{ROUTERS} concurrent routers, {args.rounds} rounds, 200 agents available:")
-        totals = await concurrent_rounds(pool, db.dsn, args.rounds)
-        print(f"totals: {totals}")
-    doubles = sum(
-        totals.get(k, 0)
-        for k in ("agents_with_two_calls", "calls_with_two_agents", "ringing_without_offer")
-    )
-    ok = p99 <= TARGET_P99_MS and doubles == 0 and not totals.get("refused_by_unique_index")
+        indexes = "kept" if args.unique_indexes else "dropped"
+        print(
+            f"{ROUTERS} concurrent routers, {args.rounds} rounds, {CONTENDED_AGENTS} agents "
+            f"available, unique ringing-offer indexes {indexes}:"
+        )
+        totals, many = await concurrent_rounds(pool, db.dsn, flows, args)
+        print(f"totals: {dict(totals)}")
+        print(f"  decisions: {dict(sorted(many.kinds.items()))}")
+        print(
+            f"  Router.route under contention: p50 {percentile(many.route_ms, 50):.2f} ms, "
+            f"p99 {percentile(many.route_ms, 99):.2f} ms"
+        )
+    doubles = sum(totals[k] for k in DOUBLES)
+    errors = sum(n for kind, n in many.kinds.items() if kind.startswith(("error_", "refused")))
+    consistent = totals["offers"] == totals["offer_steps"]
+    ok = p99 <= TARGET_P99_MS and doubles == 0 and errors == 0 and consistent
+    print(f"double assignments: {doubles}; errors and refusals: {errors}")
     print("targets met" if ok else "TARGETS MISSED")
     return ok
 
@@ -302,6 +596,12 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=500)
     parser.add_argument("--history", type=int, default=100_000, help="finished calls")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of a concurrent round")
+    parser.add_argument(
+        "--unique-indexes",
+        action="store_true",
+        help="keep the unique ringing-offer indexes in the concurrent rounds",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-routing-"))
