@@ -2,14 +2,25 @@
 PostgreSQL, at rising concurrency, beside a bare aiohttp handler in the same run.
 
     python -m bench.webhooks [--levels 10,50,100,200] [--pace 1.0] [--calls-per-slot 4]
+                             [--rounds 1]
 
 Everything is on this machine, over loopback: an embedded PostgreSQL in a temp dir, one
 `ivr serve` (DATABASE_URL set), `python -m bench.bare`, and the load generator
 (`python -m bench.load`), a process of its own for each run. Each level runs twice per server:
 **saturated** (no pause between webhooks: what the server can take) and **paced** (`--pace`
-seconds before each key press and each agent's answer: latency at a load the server carries).
-Agents — one per concurrent call, plus 50 — come back to work right after each call.
-Afterwards the call records are counted: every call placed must have one, ended, with events.
+seconds, 0.5–1.5× at random, before each key press and each agent's answer: latency at a load
+the server carries). Agents — one per concurrent call, plus 50 — come back to work right after
+each call. Afterwards the call records are counted: every call placed must have one, ended,
+answered, with events.
+
+The targets are judged so: hotline/bare webhooks/s on the **saturated** runs (capacity against
+capacity, hotline and bare back to back at each level; with `--rounds` > 1, the median of the
+rounds' ratios); p99 on the **paced** runs at 200 concurrent calls (the worst round): in a
+saturated run every caller answers each prompt at once, so its latency is only the queue of a
+closed loop held at full load (Little's law: calls in flight / throughput), which is not what
+200 callers who listen and press keys see. A paced ratio compares offered loads, not capacity,
+and is not judged. Failed requests of any run, and records missing, open, unanswered or
+without events, fail the bench.
 """
 
 from __future__ import annotations
@@ -20,12 +31,14 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 
 from bench import stage
@@ -33,7 +46,9 @@ from bench import stage
 TOKEN = "bench-twilio-auth-token"
 FULL_MOVES = "0,1"  # 0: an agent (queue, ring, answer), 1: satisfied in the survey
 BARE_MOVES = "0,0,0,0"  # as many webhooks per call as a full call: voice, 4 gathers, status
-TARGET_RATIO, TARGET_P99_MS = 0.35, 25.0
+TARGET_RATIO, TARGET_P99_MS, TARGET_CONCURRENCY = 0.35, 25.0, 200
+HISTOGRAM = "hotline_http_request_duration_seconds_bucket{"
+GENERATOR_BOUND = 0.9  # the generator's own CPU, share of one core: above, it sets the pace
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,20 @@ class Run:
     concurrency: int
     result: dict[str, Any]
     cpu_ms: tuple[float, float] = (0.0, 0.0)  # per webhook: the server's, PostgreSQL's
+    inside: tuple[float, float] = (math.nan, math.nan)  # the server's own count: requests, ≤ 25 ms
+
+    @property
+    def over_target_outside(self) -> float:
+        """Share of webhooks over the p99 target as the generator timed them."""
+        late = sum(ms > TARGET_P99_MS for ms in self.result["latencies_ms"])
+        return late / max(1, len(self.result["latencies_ms"]))
+
+    @property
+    def over_target_inside(self) -> float:
+        """The same share as `ivr serve` timed them (its request histogram in /metrics: from
+        the middleware's start to the response), NaN for the bare server."""
+        total, fast = self.inside
+        return (total - fast) / total if total else math.nan
 
     @property
     def calls_per_s(self) -> float:
@@ -57,7 +86,13 @@ class Run:
 
     @property
     def failed(self) -> int:
-        return self.result["failed_requests"] + self.result["failed_calls"]
+        """Calls that failed (a request refused or unanswered, an error, not completed)."""
+        return self.result["failed_calls"]
+
+    @property
+    def generator_cpu(self) -> float:
+        """The load generator's CPU time over the run's wall time (1.0: one core, all of it)."""
+        return self.result["cpu_seconds"] / self.result["elapsed"]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -88,6 +123,22 @@ async def generate(
     return json.loads(out.read_text())
 
 
+async def webhook_histogram(url: str) -> tuple[float, float]:
+    """From `ivr serve`'s /metrics: Twilio webhooks answered so far, and those within the p99
+    target (its histogram has a bucket at 25 ms)."""
+    async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as response:
+        text = await response.text()
+    total = fast = 0.0
+    bound = f'le="{TARGET_P99_MS / 1000}"'
+    for line in text.splitlines():
+        if line.startswith(HISTOGRAM) and 'route="/twilio/' in line:
+            if 'le="+Inf"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+            elif bound in line:
+                fast += float(line.rsplit(" ", 1)[1])
+    return total, fast
+
+
 async def count_records(pool: asyncpg.Pool, sids: list[str]) -> dict[str, int]:
     row = await pool.fetchrow(
         """SELECT count(*) AS records,
@@ -116,7 +167,8 @@ def report(runs: list[Run], records: dict[str, int], errors: int, load: tuple[fl
     print(
         f"\n{'server':<8} {'mode':<9} {'conc':>5} {'calls':>6} {'calls/s':>8} "
         f"{'webhooks/s':>10} {'per call':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} "
-        f"{'cpu ms/webhook: server':>22} {'postgres':>8} {'client':>6}"
+        f"{'cpu ms/webhook: server':>22} {'postgres':>8} {'client':>6} {'gen cpu':>7} "
+        f"{'>25 ms: client':>14} {'server':>6}"
     )
     for r in runs:
         print(
@@ -124,36 +176,83 @@ def report(runs: list[Run], records: dict[str, int], errors: int, load: tuple[fl
             f"{r.calls_per_s:>8.1f} {r.webhooks_per_s:>10.1f} "
             f"{r.result['webhooks'] / r.result['calls']:>8.1f} {r.percentile(50):>7.1f} "
             f"{r.percentile(99):>7.1f} {r.failed:>6} {r.cpu_ms[0]:>22.2f} {r.cpu_ms[1]:>8.2f} "
-            f"{1000 * r.result['cpu_seconds'] / max(1, r.result['webhooks']):>6.2f}"
+            f"{1000 * r.result['cpu_seconds'] / max(1, r.result['webhooks']):>6.2f} "
+            f"{r.generator_cpu:>6.0%}{'*' if r.generator_cpu >= GENERATOR_BOUND else ' '} "
+            f"{r.over_target_outside:>14.2%} {r.over_target_inside:>6.2%}"
         )
-    ok = True
-    print()
-    for r in runs:
-        if r.server != "hotline":
-            continue
-        bare = next(
-            b for b in runs if (b.server, b.mode, b.concurrency) == ("bare", r.mode, r.concurrency)
-        )
-        ratio = r.webhooks_per_s / bare.webhooks_per_s
-        print(
-            f"{r.mode:<9} {r.concurrency:>4} calls: hotline/bare webhooks/s = {ratio:6.1%}   "
-            f"hotline p99 {r.percentile(99):.1f} ms"
-        )
-        if r.mode == "saturated" and ratio < TARGET_RATIO:
-            ok = False
-        if r.failed:
-            ok = False
-    top = max(r.concurrency for r in runs)
-    paced_top = [r for r in runs if (r.server, r.mode, r.concurrency) == ("hotline", "paced", top)]
-    if paced_top and paced_top[0].percentile(99) > TARGET_P99_MS:
-        ok = False
+    print(f"(* the load generator used ≥ {GENERATOR_BOUND:.0%} of a core: it set the pace)")
+    print("(>25 ms: share of webhooks over the p99 target, timed by the generator and by the")
+    print(" server's own request histogram — the difference is time outside the handler)")
+    verdicts = [*ratio_verdicts(runs), p99_verdict(runs), *record_verdicts(runs, records, errors)]
     print(f"\ncall records: {records}")
-    print(f"errors in the server's log: {errors}")
-    print(f"load average before/after: {load}")
-    ok = ok and records["missing"] == 0 and records["open"] == 0 and errors == 0
-    ok = ok and records["without_events"] == 0 and records["without_disposition"] == 0
-    print("targets met" if ok else "TARGETS MISSED")
-    return ok
+    print(f"load average before/after: {tuple(round(x, 2) for x in load)}\n")
+    for ok, text in verdicts:
+        print(f"{'met   ' if ok else 'MISSED'} {text}")
+    met = all(ok for ok, _ in verdicts)
+    print("targets met" if met else "TARGETS MISSED")
+    return met
+
+
+def ratio_verdicts(runs: list[Run]) -> list[tuple[bool, str]]:
+    """hotline/bare webhooks/s at each saturated level: the runs of one round are back to back,
+    so each round's ratio is a pair; the median of the rounds is judged."""
+    verdicts = []
+    for level in sorted({r.concurrency for r in runs if r.mode == "saturated"}):
+        pairs = [r for r in runs if (r.mode, r.concurrency) == ("saturated", level)]
+        hotline = [r for r in pairs if r.server == "hotline"]
+        bare = [r for r in pairs if r.server == "bare"]
+        ratios = sorted(
+            h.webhooks_per_s / b.webhooks_per_s for h, b in zip(hotline, bare, strict=True)
+        )
+        if not ratios:
+            continue
+        median = statistics.median(ratios)
+        spread = f" (rounds {ratios[0]:.1%}–{ratios[-1]:.1%})" if len(ratios) > 1 else ""
+        verdicts.append(
+            (
+                median >= TARGET_RATIO,
+                f"saturated {level:>4} calls: hotline/bare webhooks/s {median:.1%}{spread}, "
+                f"target ≥ {TARGET_RATIO:.0%}",
+            )
+        )
+    return verdicts
+
+
+def p99_verdict(runs: list[Run]) -> tuple[bool, str]:
+    paced = [
+        r
+        for r in runs
+        if (r.server, r.mode, r.concurrency) == ("hotline", "paced", TARGET_CONCURRENCY)
+    ]
+    if not paced:
+        return False, f"p99 not judged: no paced run at {TARGET_CONCURRENCY} concurrent calls"
+    worst = max(r.percentile(99) for r in paced)
+    return (
+        worst <= TARGET_P99_MS,
+        f"paced {TARGET_CONCURRENCY} calls: hotline p99 {worst:.1f} ms (worst of "
+        f"{len(paced)}), target ≤ {TARGET_P99_MS:.0f} ms",
+    )
+
+
+def record_verdicts(
+    runs: list[Run], records: dict[str, int], errors: int
+) -> list[tuple[bool, str]]:
+    requests = sum(r.result["failed_requests"] for r in runs)
+    calls = sum(r.failed for r in runs)
+    wrong = {
+        k: records[k]
+        for k in ("open", "without_disposition", "without_events", "not_answered")
+        if records[k]
+    }
+    return [
+        (requests == 0 and calls == 0, f"failed requests {requests}, failed calls {calls}"),
+        (
+            records["missing"] == 0 and not wrong,
+            f"call records {records['records']} of {records['placed']} calls placed, "
+            f"missing {records['missing']}{', ' + str(wrong) if wrong else ''}",
+        ),
+        (errors == 0, f"errors in the server's log: {errors}"),
+    ]
 
 
 async def bench(args: argparse.Namespace, workdir: Path) -> bool:
@@ -175,13 +274,15 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                     warm = await generate(workdir, url, 10, 40, moves, 0.0, args.max_seconds)
                     sids += warm["sids"] if name == "hotline" else []
                 modes = {"saturated": 0.0, "paced": args.pace}
-                for mode in args.modes.split(","):
+                rounds = [m for _ in range(args.rounds) for m in args.modes.split(",")]
+                for mode in rounds:
                     pace = modes[mode]
                     for level in levels:
                         calls = max(100, level * args.calls_per_slot)
                         for name, (url, moves) in targets.items():
                             print(f"{mode} {name} {level} concurrent, {calls} calls…", flush=True)
                             db_pids = stage.postgres_pids(db)
+                            seen = await webhook_histogram(url) if name == "hotline" else None
                             before = stage.cpu_seconds([pids[name]]), stage.cpu_seconds(db_pids)
                             result = await generate(
                                 workdir, url, level, calls, moves, pace, args.max_seconds
@@ -191,7 +292,12 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                                 stage.cpu_seconds(stage.postgres_pids(db)) - before[1],
                             )
                             cpu = tuple(1000 * u / max(1, result["webhooks"]) for u in used)
-                            runs.append(Run(name, mode, level, result, cpu))  # type: ignore[arg-type]
+                            inside = (math.nan, math.nan)
+                            if seen is not None:
+                                now = await webhook_histogram(url)
+                                inside = (now[0] - seen[0], now[1] - seen[1])
+                            run = Run(name, mode, level, result, cpu, inside)  # type: ignore[arg-type]
+                            runs.append(run)
                             sids += result["sids"] if name == "hotline" else []
         finally:
             stop.set()
@@ -217,7 +323,11 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                         "webhooks_per_s": r.webhooks_per_s,
                         "p50_ms": r.percentile(50),
                         "p99_ms": r.percentile(99),
-                        "failed": r.failed,
+                        "failed_calls": r.failed,
+                        "failed_requests": r.result["failed_requests"],
+                        "generator_cpu": r.generator_cpu,
+                        "over_25ms_client": r.over_target_outside,
+                        "over_25ms_server": r.over_target_inside,
                         "server_cpu_ms_per_webhook": r.cpu_ms[0],
                         "postgres_cpu_ms_per_webhook": r.cpu_ms[1],
                         "by_path_p99_ms": {
@@ -242,6 +352,7 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=1.0, help="paced mode: seconds per move")
     parser.add_argument("--modes", default="saturated,paced", help="which runs, in order")
     parser.add_argument("--calls-per-slot", type=int, default=4, help="calls = this × level")
+    parser.add_argument("--rounds", type=int, default=1, help="all modes and levels, N times")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="per generator run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
