@@ -386,9 +386,10 @@ class CallService:
         """A key or a timeout: read the call, then store the step only if the call is still
         where it was read (compare-and-set on seq), so no row lock is needed. A step that
         touches nothing but the call is two statements, no transaction, where the locked path
-        takes five; one that ends the call or has the core act (router, callbacks) joins that
-        work in a transaction. None when the locked path must take it: the step changes
-        nothing, or another step moved the call first."""
+        takes five; one that ends the call is two as well (the routing's end of the call is in
+        the save's statement); one that schedules a callback joins that work in a transaction.
+        None when the locked path must take it: the step changes nothing, or another step
+        moved the call first."""
         record = await self.store.get(transport, external_id)
         if record is None:
             return None  # the locked path says UnknownCall
@@ -402,8 +403,10 @@ class CallService:
         now = self.clock.now()
         reply = render(actions, record.seq + 1, state)
         update = turn_update(now, [event_record(now, event)], state, actions, reply)
-        if state.ended or any(isinstance(a, act.CORE_ACTIONS) for a in actions):
+        if any(isinstance(a, act.ScheduleCallback) for a in actions):  # see _core_actions
             saved = await self._save_with_core_work(record, update, state, actions, now)
+        elif state.ended:
+            saved = await self.store.save_ending(record, update, now)
         else:
             saved = await self.store.save_if(record, update)
         if saved is None:
@@ -546,11 +549,13 @@ class CallService:
         state, actions, inputs = outcome
         if state == ctx.before and not actions and not inputs[1:] and event is not None:
             return replayed(record)  # nothing happened (a repeated or stray event)
-        if state.ended or isinstance(event, ev.AgentHungUp):
-            await self.router.call_ended(locked.conn, record, ctx.now)
         await self._core_actions(locked.conn, record, actions, ctx.now)
         reply = render(actions, record.seq + 1, state)
-        saved = await locked.save(turn_update(ctx.now, inputs, state, actions, reply))
+        update = turn_update(ctx.now, inputs, state, actions, reply)
+        if state.ended or isinstance(event, ev.AgentHungUp):  # the routing's end of the call too
+            saved = await locked.save_ending(update, ctx.now)
+        else:
+            saved = await locked.save(update)
         log_step(saved, ctx.before, event, state, actions)
         return Step(saved, state, transport_actions(actions), reply)
 

@@ -16,6 +16,8 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from ivr.store.routing import AGENT_CHANNEL, END_CALL_CTES
+
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
@@ -114,6 +116,22 @@ SELECT {_COLUMNS} FROM call"""
 _SAVE_IF = _SAVE.replace("WHERE id = $4\n", "WHERE id = $4 AND seq = $9\n")
 assert _SAVE_IF != _SAVE
 
+# _SAVE for a step after which the call is over for the routing (it ended, or its agent hung
+# up): the routing's end of the call (ivr.store.routing.END_CALL_CTES) in the same statement,
+# $10 the NOTIFY channel, $11 the time. $9: a compare-and-set on seq as in _SAVE_IF, or NULL
+# under the row lock. One statement where the step and Router.call_ended took two, or four
+# with a transaction's BEGIN and COMMIT; it runs at the end of every call.
+_END_CALL = END_CALL_CTES.format(
+    call="$4", at="$11", channel="$10", gate="EXISTS (SELECT FROM call)"
+).strip()
+_SAVE_ENDING = _SAVE.replace(
+    "WHERE id = $4\n", "WHERE id = $4 AND ($9::int IS NULL OR seq = $9)\n"
+).replace(
+    f"\nSELECT {_COLUMNS} FROM call",
+    f", {_END_CALL}\nSELECT {_COLUMNS}, (SELECT count(*) FROM end_notices) AS notices FROM call",
+)
+assert _SAVE_ENDING.count("end_notices") == 2 and "seq = $9" in _SAVE_ENDING
+
 _APPEND = f"""
 WITH call AS (
     UPDATE calls SET n_events = n_events + cardinality($2::text[]) WHERE id = $4 RETURNING *
@@ -125,6 +143,22 @@ _SELECT = f"SELECT {_COLUMNS} FROM calls WHERE transport = $1 AND external_id = 
 
 def _event_args(events: list[EventRecord]) -> tuple[list[datetime], list[str], list[Any]]:
     return [e.at for e in events], [e.kind for e in events], [e.data for e in events]
+
+
+def _ending_args(
+    record: CallRecord, update: TurnUpdate, at: datetime, seq: int | None
+) -> tuple[Any, ...]:
+    return (
+        *_event_args(update.events),
+        record.id,
+        update.state,
+        update.reply,
+        update.disposition,
+        update.ended_at,
+        seq,
+        AGENT_CHANNEL,
+        at,
+    )
 
 
 def _record(row: asyncpg.Record) -> CallRecord:
@@ -230,6 +264,14 @@ class CallStore:
         )
         return None if row is None else _record(row)
 
+    async def save_ending(
+        self, record: CallRecord, update: TurnUpdate, at: datetime
+    ) -> CallRecord | None:
+        """save_if for a step that ends the call, with the routing's end of the call in the
+        same statement; None if another step moved the call first (nothing written)."""
+        row = await self._pool.fetchrow(_SAVE_ENDING, *_ending_args(record, update, at, record.seq))
+        return None if row is None else _record(row)
+
     async def is_blocked(self, number: str) -> bool:
         return bool(
             await self._pool.fetchval(
@@ -291,6 +333,15 @@ class LockedCall:
             update.reply,
             update.disposition,
             update.ended_at,
+        )
+        self.record = _record(row)
+        return self.record
+
+    async def save_ending(self, update: TurnUpdate, at: datetime) -> CallRecord:
+        """save, and the routing's end of the call (a ringing agent freed, a connected one to
+        wrap-up, the queue left), in one statement."""
+        row = await self._connection().fetchrow(
+            _SAVE_ENDING, *_ending_args(self.record, update, at, None)
         )
         self.record = _record(row)
         return self.record

@@ -330,32 +330,45 @@ async def close_offer(
 # the agent on it goes to wrap-up; each agent concerned is notified, as set_agent_state and
 # notify() do, in that order. The two agent updates never meet one row: a ringing agent is
 # not on the call.
-_END_CALL = """
-WITH ringing AS (
-    UPDATE offers SET outcome = 'caller_abandoned', answered_at = NULL, ended_at = $2
-    WHERE call_id = $1 AND outcome = 'ringing' RETURNING id, agent_id
-), freed AS (
-    UPDATE agents a SET state = 'available', state_since = $2, call_id = NULL
-    FROM ringing r WHERE a.id = r.agent_id RETURNING a.id, r.id AS offer_id
-), queue_left AS (
-    UPDATE queue_waits SET left_at = $2, outcome = 'abandoned'
-    WHERE call_id = $1 AND left_at IS NULL
-), talk_ended AS (
-    UPDATE offers SET ended_at = $2 WHERE call_id = $1 AND outcome = 'answered' AND ended_at IS NULL
-), wrapping AS (
-    UPDATE agents SET state = 'wrap_up', state_since = $2, call_id = $1
-    WHERE call_id = $1 AND state = 'on_call' RETURNING id
+# The end of a call, for the routing: a ringing agent is freed, the queue wait left, an
+# answered offer's talk ended, a connected agent goes to wrap-up, and the agents are told.
+# CTEs to join a statement: {call} and {at} name its call id and time, {channel} the NOTIFY
+# channel, and {gate} a condition every write waits for (CallStore's save of an ending step
+# writes them only if its compare-and-set wins); `end_notices` must be read to be sent.
+END_CALL_CTES = """
+ended_ringing AS (
+    UPDATE offers SET outcome = 'caller_abandoned', answered_at = NULL, ended_at = {at}
+    WHERE call_id = {call} AND outcome = 'ringing' AND {gate} RETURNING id, agent_id
+), ended_freed AS (
+    UPDATE agents a SET state = 'available', state_since = {at}, call_id = NULL
+    FROM ended_ringing r WHERE a.id = r.agent_id RETURNING a.id, r.id AS offer_id
+), ended_queue_left AS (
+    UPDATE queue_waits SET left_at = {at}, outcome = 'abandoned'
+    WHERE call_id = {call} AND left_at IS NULL AND {gate}
+), ended_talk AS (
+    UPDATE offers SET ended_at = {at}
+    WHERE call_id = {call} AND outcome = 'answered' AND ended_at IS NULL AND {gate}
+), ended_wrapping AS (
+    UPDATE agents SET state = 'wrap_up', state_since = {at}, call_id = {call}
+    WHERE call_id = {call} AND state = 'on_call' AND {gate} RETURNING id
+), end_notices AS (
+    SELECT pg_notify({channel}, payload::text) FROM (
+        SELECT json_build_object('agent', id, 'kind', 'state', 'state', 'available',
+                                 'call_id', NULL) AS payload FROM ended_freed
+        UNION ALL
+        SELECT json_build_object('agent', id, 'kind', 'offer_ended', 'offer_id', offer_id,
+                                 'outcome', 'caller_abandoned') FROM ended_freed
+        UNION ALL
+        SELECT json_build_object('agent', id, 'kind', 'state', 'state', 'wrap_up',
+                                 'call_id', {call}::bigint) FROM ended_wrapping
+    ) AS notices
+)"""
+
+_END_CALL = (
+    "WITH "
+    + END_CALL_CTES.format(call="$1", at="$2", channel="$3", gate="true").strip()
+    + "\nSELECT count(*) FROM end_notices"
 )
-SELECT pg_notify($3, payload::text) FROM (
-    SELECT json_build_object('agent', id, 'kind', 'state', 'state', 'available',
-                             'call_id', NULL) AS payload FROM freed
-    UNION ALL
-    SELECT json_build_object('agent', id, 'kind', 'offer_ended', 'offer_id', offer_id,
-                             'outcome', 'caller_abandoned') FROM freed
-    UNION ALL
-    SELECT json_build_object('agent', id, 'kind', 'state', 'state', 'wrap_up',
-                             'call_id', $1::bigint) FROM wrapping
-) AS notices"""
 
 
 async def end_call(conn: Conn, call_id: int, at: datetime) -> None:
