@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from aiohttp import ClientSession, web
 
@@ -26,10 +25,9 @@ from ivr.calls.service import CallService
 from ivr.clock import ManualClock
 from ivr.script import events as ev
 from ivr.store import EmbeddedPostgres, create_pool, migrate, start_embedded
-from ivr.store import routing as db
-from ivr.store.agents import AgentStore
 from tests.e2e.conftest import REPO, Running, running
 from tests.e2e.processes import wait_for
+from tests.faults.test_process_crash import add_agents
 
 __all__ = ["running"]  # the fixture
 
@@ -308,16 +306,6 @@ def spool_lines(data_dir: Path) -> list[str]:
     return [
         line for f in (data_dir / "spool").glob("*.jsonl") for line in f.read_text().splitlines()
     ]
-
-
-async def add_agents(pool: asyncpg.Pool, n: int) -> None:
-    store = AgentStore(pool)
-    for i in range(n):
-        await store.add(f"a{i}", f"Agent {i}", f"client:a{i}")
-        async with pool.acquire() as conn:
-            await db.set_agent_state(
-                conn, f"a{i}", "available", await conn.fetchval("SELECT now()"), idle=True
-            )
 
 
 class serving:

@@ -57,9 +57,10 @@ class Agents:
         raise AssertionError("not used")
 
 
-async def add_agents(pool: asyncpg.Pool) -> None:
+async def add_agents(pool: asyncpg.Pool, n: int = AGENTS) -> None:
+    """Agents a0… of the general queue, available."""
     store = AgentStore(pool)
-    for i in range(AGENTS):
+    for i in range(n):
         await store.add(f"a{i}", f"Agent {i}", f"client:a{i}")
         async with pool.acquire() as conn:
             await db.set_agent_state(
