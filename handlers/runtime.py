@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -110,6 +111,8 @@ async def open_hotline(
         yield Hotline(settings, pool, flows, calls, clock, agents, desk, callbacks, rest)
     finally:
         storing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await storing  # out of the spool's lock before the last try below
         try:
             await calls.store_spooled()  # what can still be stored before the pool closes
         except Exception:

@@ -7,7 +7,7 @@ import gc
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import structlog
@@ -88,13 +88,10 @@ async def _callbacks(hotline: Hotline, ami: AmiClient | None) -> AsyncIterator[N
         f"{socket.gethostname()}:{os.getpid()}",
         interval=float(os.environ.get("IVR_CALLBACK_INTERVAL", "2")),
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
     try:
-        yield
+        async with _running(worker.run):
+            yield
     finally:
-        stop.set()
-        await task
         if isinstance(dialer, AsteriskDialer):
             await dialer.close()
 
@@ -103,9 +100,16 @@ async def _callbacks(hotline: Hotline, ami: AmiClient | None) -> AsyncIterator[N
 async def _sweeper(hotline: Hotline) -> AsyncIterator[None]:
     """Every instance closes calls that went silent (IVR_STALE_CALL_MINUTES) as `lost`."""
     policy = SweepPolicy.minutes(hotline.settings.stale_call_minutes)
-    sweeper = StaleCallSweeper(hotline.calls, policy)
+    async with _running(StaleCallSweeper(hotline.calls, policy).run):
+        yield
+
+
+@asynccontextmanager
+async def _running(run: Callable[[asyncio.Event], Awaitable[None]]) -> AsyncIterator[None]:
+    """`run(stop)` as a task for the block's lifetime; on the way out `stop` is set and the
+    task's end awaited (it finishes what it is doing)."""
     stop = asyncio.Event()
-    task = asyncio.create_task(sweeper.run(stop))
+    task = asyncio.create_task(run(stop))
     try:
         yield
     finally:

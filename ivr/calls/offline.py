@@ -133,13 +133,12 @@ class Offline:
     def remember(self, record: CallRecord) -> None:
         """The call as the database has it now (after a step there)."""
         key = (record.transport, record.external_id)
+        self._queued_since.pop(key, None)
         if record.ended_at is not None:  # nothing more to go on with
             self._records.pop(key, None)
-            self._queued_since.pop(key, None)
             return
         self._records[key] = record
         self._records.move_to_end(key)
-        self._queued_since.pop(key, None)
         while len(self._records) > self.max_calls:
             old, _ = self._records.popitem(last=False)
             if self.pending_of(old):  # still to be stored: keep it (an outage's calls are few)
@@ -184,10 +183,7 @@ class Offline:
         self._pending.append(entry)
         self._records[entry.key] = record
         self._records.move_to_end(entry.key)
-        file = self._open()
-        if file is not None:
-            file.write(entry.to_json() + "\n")
-            file.flush()  # in the OS's hands: a crash of this process loses nothing
+        self._write([entry])
 
     def pending_of(self, key: Key) -> list[Spooled]:
         return [e for e in self._pending if e.key == key]
@@ -209,6 +205,12 @@ class Offline:
             with (self.spool_dir / REJECTED).open("a", encoding="utf-8") as file:
                 file.write(entry.to_json() + "\n")
 
+    def _write(self, entries: list[Spooled]) -> None:
+        file = self._open()
+        if file is not None:
+            file.writelines(entry.to_json() + "\n" for entry in entries)
+            file.flush()  # in the OS's hands: a crash of this process loses nothing
+
     def _open(self) -> TextIO | None:
         if self._file is None and self.spool_dir is not None:
             self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -226,14 +228,9 @@ class Offline:
             return 0
         adopted = 0
         for path, entries in _orphans(self.spool_dir, self._file):
-            for entry in entries:
-                self._pending.append(entry)
-                adopted += 1
-            file = self._open()
-            if file is not None:  # ours now: a crash before they are stored loses nothing
-                for entry in entries:
-                    file.write(entry.to_json() + "\n")
-                file.flush()
+            self._pending.extend(entries)
+            self._write(entries)  # ours now: a crash before they are stored loses nothing
+            adopted += len(entries)
             path.unlink()
         if adopted:
             log.warning("spooled steps of a stopped process adopted", steps=adopted)

@@ -17,7 +17,15 @@ from typing import Any
 
 from ivr.calls.offline import Key, Offline, Spooled, after
 from ivr.calls.records import event_record
-from ivr.calls.step import Render, Step, log_step, replayed, transport_actions, turn_update
+from ivr.calls.step import (
+    Render,
+    Step,
+    ends_routing,
+    log_step,
+    replayed,
+    transport_actions,
+    turn_update,
+)
 from ivr.clock import Clock
 from ivr.errors import UnknownCall
 from ivr.script import actions as act
@@ -46,7 +54,7 @@ class OfflineSteps:
     def get(self, transport: str, external_id: str) -> CallRecord | None:
         return self.memory.record(transport, external_id)
 
-    def start(
+    async def start(
         self,
         transport: str,
         external_id: str,
@@ -133,7 +141,8 @@ class OfflineSteps:
                 event = ev.AgentAnswered()
                 state, actions = engine.advance(loaded.flow, before, event, {})
                 answered = EventRecord(now, "offer_answered", {"offer_id": offer_id})
-                work = [("offer_answered", {"offer_id": offer_id, "at": answered_at or now})]
+                at = (answered_at or now).isoformat()  # as the spool file keeps it
+                work = [("offer_answered", {"offer_id": offer_id, "at": at})]
                 return state, actions, [answered, event_record(now, event)], work
             ended = EventRecord(now, "offer_ended", {"offer_id": offer_id, "outcome": outcome})
             work = [("offer_ended", {"offer_id": offer_id, "outcome": outcome})]
@@ -213,7 +222,7 @@ def _work(
 ) -> tuple[tuple[str, dict[str, Any]], ...]:
     """The database work a step's result brings, besides its events (CallService._apply)."""
     work: list[tuple[str, dict[str, Any]]] = []
-    if state.ended or isinstance(event, ev.AgentHungUp):
+    if ends_routing(state, event):
         work.append(("call_ended", {}))
     for action in actions:
         if isinstance(action, act.ScheduleCallback):

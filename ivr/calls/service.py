@@ -19,7 +19,15 @@ from ivr.callbacks.service import CallbackService
 from ivr.calls.offline import Key, Offline, Spooled, unreachable
 from ivr.calls.offline_steps import OfflineSteps
 from ivr.calls.records import event_record
-from ivr.calls.step import Render, Step, log_step, replayed, transport_actions, turn_update
+from ivr.calls.step import (
+    Render,
+    Step,
+    ends_routing,
+    log_step,
+    replayed,
+    transport_actions,
+    turn_update,
+)
 from ivr.clock import Clock
 from ivr.errors import UnknownCall
 from ivr.routing.router import QueueRules, Ring, Router, Wait
@@ -86,9 +94,14 @@ class CallService:
         self.router = router or Router()
         self.transports: dict[str, Transport] = {}
         # While PostgreSQL is unreachable, calls go on in memory and their steps are spooled.
-        self.offline = offline
         self._offline = OfflineSteps(offline, flows, clock) if offline else None
         self._storing = asyncio.Lock()  # spooled steps are stored by one task at a time
+
+    @property
+    def offline(self) -> Offline | None:
+        """The calls' last records and the spool, when the service may go on without the
+        database."""
+        return self._offline.memory if self._offline else None
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.name] = transport
@@ -143,7 +156,7 @@ class CallService:
         return await self._guarded(
             (transport, external_id),
             lambda: self._start(*args),
-            lambda steps: _ready(steps.start(*args)),
+            lambda steps: steps.start(*args),
         )
 
     async def advance(
@@ -310,9 +323,7 @@ class CallService:
         elif what == "callback" and self.callbacks is not None:
             await self.callbacks.from_call(conn, record, act.ScheduleCallback(**args), at)
         elif what == "offer_answered":
-            answered_at = args["at"]
-            if isinstance(answered_at, str):  # read back from the spool file
-                answered_at = datetime.fromisoformat(answered_at)
+            answered_at = datetime.fromisoformat(args["at"])
             await self.router.answered(conn, record, args["offer_id"], answered_at)
         elif what == "offer_ended":
             await self.router.not_answered(conn, args["offer_id"], at, args["outcome"], record.id)
@@ -417,7 +428,6 @@ class CallService:
     async def _wait(
         self, transport: str, external_id: str, render: Render, expected_seq: int | None = None
     ) -> Step:
-
         async def body(ctx: _Ctx) -> _Outcome | None:
             if ctx.before.waiting != "queue":
                 return None
@@ -552,7 +562,7 @@ class CallService:
         await self._core_actions(locked.conn, record, actions, ctx.now)
         reply = render(actions, record.seq + 1, state)
         update = turn_update(ctx.now, inputs, state, actions, reply)
-        if state.ended or isinstance(event, ev.AgentHungUp):  # the routing's end of the call too
+        if ends_routing(state, event):  # the routing's end of the call in the same statement
             saved = await locked.save_ending(update, ctx.now)
         else:
             saved = await locked.save(update)
@@ -567,15 +577,16 @@ class CallService:
         actions: list[act.Action],
         now: datetime,
     ) -> CallRecord | None:
-        """save_if, and what _apply does besides saving, in one transaction (rolled back if
-        another step moved the call first)."""
+        """save_if (save_ending for a step that ends the call), and the core actions, in one
+        transaction (rolled back if another step moved the call first)."""
         try:
             async with self.store.transaction() as conn:
-                saved = await self.store.save_if(record, update, conn)
+                if state.ended:
+                    saved = await self.store.save_ending(record, update, now, conn)
+                else:
+                    saved = await self.store.save_if(record, update, conn)
                 if saved is None:
                     raise _Moved
-                if state.ended:
-                    await self.router.call_ended(conn, record, now)
                 await self._core_actions(conn, record, actions, now)
         except _Moved:
             return None
@@ -599,7 +610,3 @@ class CallService:
 
 def _no_reply(actions: list[act.Action], seq: int, state: CallState | None) -> None:
     return None
-
-
-async def _ready(step: Step) -> Step:
-    return step

@@ -61,6 +61,12 @@ def turn_update(
     )
 
 
+def ends_routing(state: CallState, event: ev.Event | None) -> bool:
+    """After this step the routing is done with the call (Router.call_ended is due): it
+    ended, or its agent hung up."""
+    return state.ended or isinstance(event, ev.AgentHungUp)
+
+
 def transport_actions(actions: list[act.Action]) -> list[act.Action]:
     return [a for a in actions if not isinstance(a, act.CORE_ACTIONS)]
 

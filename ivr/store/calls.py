@@ -265,21 +265,17 @@ class CallStore:
         return None if row is None else _record(row)
 
     async def save_ending(
-        self, record: CallRecord, update: TurnUpdate, at: datetime
+        self,
+        record: CallRecord,
+        update: TurnUpdate,
+        at: datetime,
+        conn: PoolConnectionProxy | None = None,
     ) -> CallRecord | None:
         """save_if for a step that ends the call, with the routing's end of the call in the
         same statement; None if another step moved the call first (nothing written)."""
-        row = await self._pool.fetchrow(_SAVE_ENDING, *_ending_args(record, update, at, record.seq))
+        args = _ending_args(record, update, at, record.seq)
+        row = await (conn or self._pool).fetchrow(_SAVE_ENDING, *args)
         return None if row is None else _record(row)
-
-    async def is_blocked(self, number: str) -> bool:
-        return bool(
-            await self._pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM blocked_numbers "
-                "WHERE number = $1 AND blocked_at IS NOT NULL)",
-                number,
-            )
-        )
 
     async def stale(
         self, idle_before: datetime, bridged_before: datetime, limit: int

@@ -53,29 +53,9 @@ async def notify(conn: Conn, agent_id: str, kind: str, **data: Any) -> None:
 # --- waits ----------------------------------------------------------------------------------
 
 
-async def wait_of(conn: Conn, call_id: int) -> Any:
-    return await conn.fetchrow("SELECT * FROM queue_waits WHERE call_id = $1", call_id)
-
-
-async def enter_wait(
-    conn: Conn, call_id: int, queue: str, at: datetime, owner: str | None, case_id: int | None
-) -> Any:
-    return await conn.fetchrow(
-        """INSERT INTO queue_waits (call_id, queue, entered_at, owner, case_id)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue
-           RETURNING *""",
-        call_id,
-        queue,
-        at,
-        owner,
-        case_id,
-    )
-
-
 # A queued caller's wait, in one statement: the current one, or a new one entered now with
-# the owner of the caller's open case ($5: owner first), as wait_of + open_case_of +
-# enter_wait did. A wait the caller left is returned as enter_wait returns it.
+# the owner of the caller's open case ($5: owner first). For a wait the caller left, the row
+# is kept (only its queue is set) and returned as it is.
 _WAIT = """
 WITH current AS (
     SELECT * FROM queue_waits WHERE call_id = $1
@@ -156,35 +136,9 @@ async def claim_agent(
     return None if row is None else agent(row)
 
 
-async def open_offer(
-    conn: Conn,
-    call_id: int,
-    agent_id: str,
-    queue: str,
-    reason: str,
-    at: datetime,
-    ring_timeout: float,
-    ring_period: float,
-) -> Offer:
-    await set_agent_state(conn, agent_id, "ringing", at, call_id=call_id)
-    row = await conn.fetchrow(
-        f"""INSERT INTO offers (call_id, agent_id, queue, reason, ring_started_at, ring_timeout,
-                                ring_period)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_OFFER}""",
-        call_id,
-        agent_id,
-        queue,
-        reason,
-        at,
-        ring_timeout,
-        ring_period,
-    )
-    return offer(row)
-
-
 # An agent starts ringing for a call, in one statement (it runs for every offer): the agent's
-# state, the offer, and the two notices open_offer and notify() would send — the agent's new
-# state, then the offer with the caller's open case, if any.
+# state, the offer, and two notices — the agent's new state, then the offer with the caller's
+# open case, if any.
 _RING = f"""
 WITH agent AS (
     UPDATE agents SET state = 'ringing', state_since = $6, call_id = $1 WHERE id = $3
@@ -218,7 +172,7 @@ async def ring_offer(
     ring_timeout: float,
     ring_period: float,
 ) -> Offer:
-    """The claimed agent rings for the call: open_offer and the offer's notice, at once."""
+    """The claimed agent rings for the call (see _RING)."""
     row = await conn.fetchrow(
         _RING,
         call_id,
@@ -294,13 +248,6 @@ async def get_offer(conn: Conn, offer_id: int) -> Offer | None:
     return None if row is None else offer(row)
 
 
-async def ringing_offer(conn: Conn, call_id: int) -> Offer | None:
-    row = await conn.fetchrow(
-        f"SELECT {_OFFER} FROM offers WHERE call_id = $1 AND outcome = 'ringing'", call_id
-    )
-    return None if row is None else offer(row)
-
-
 async def close_offer(
     conn: Conn,
     offer_id: int,
@@ -325,16 +272,12 @@ async def close_offer(
     return None if row is None else offer(row)
 
 
-# A call is over, in one statement (it runs at the end of every call): the agent its offer
-# was ringing is free again, its place in the queue is left, an answered offer's talk ends and
-# the agent on it goes to wrap-up; each agent concerned is notified, as set_agent_state and
-# notify() do, in that order. The two agent updates never meet one row: a ringing agent is
-# not on the call.
 # The end of a call, for the routing: a ringing agent is freed, the queue wait left, an
 # answered offer's talk ended, a connected agent goes to wrap-up, and the agents are told.
 # CTEs to join a statement: {call} and {at} name its call id and time, {channel} the NOTIFY
 # channel, and {gate} a condition every write waits for (CallStore's save of an ending step
-# writes them only if its compare-and-set wins); `end_notices` must be read to be sent.
+# writes them only if its compare-and-set wins); `end_notices` must be read to be sent. The
+# two agent updates never meet one row: a ringing agent is not on the call.
 END_CALL_CTES = """
 ended_ringing AS (
     UPDATE offers SET outcome = 'caller_abandoned', answered_at = NULL, ended_at = {at}
@@ -373,15 +316,6 @@ _END_CALL = (
 
 async def end_call(conn: Conn, call_id: int, at: datetime) -> None:
     await conn.execute(_END_CALL, call_id, at, AGENT_CHANNEL)
-
-
-async def end_answered_offer(conn: Conn, call_id: int, at: datetime) -> None:
-    await conn.execute(
-        "UPDATE offers SET ended_at = $2 WHERE call_id = $1 AND outcome = 'answered' "
-        "AND ended_at IS NULL",
-        call_id,
-        at,
-    )
 
 
 # --- agents ---------------------------------------------------------------------------------
@@ -429,20 +363,6 @@ async def open_case_of(conn: Conn, customer: str) -> Case | None:
         f"SELECT {_CASE} FROM cases WHERE customer = $1 AND status <> 'resolved'", customer
     )
     return None if row is None else case(row)
-
-
-async def create_case(conn: Conn, customer: str, owner: str, at: datetime, call_id: int) -> Case:
-    row = await conn.fetchrow(
-        f"""INSERT INTO cases (customer, owner, opened_at, first_call_id)
-            VALUES ($1, $2, $3, $4) RETURNING {_CASE}""",
-        customer,
-        owner,
-        at,
-        call_id,
-    )
-    created = case(row)
-    await case_event(conn, created.id, at, "opened", owner, call_id=call_id)
-    return created
 
 
 async def case_event(
