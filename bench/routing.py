@@ -55,7 +55,6 @@ import multiprocessing
 import multiprocessing.pool
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -604,15 +603,7 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-routing-"))
-    try:
-        ok = asyncio.run(bench(args, workdir))
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if stage.run_in_workdir(bench, args, "hotline-bench-routing-") else 1)
 
 
 if __name__ == "__main__":

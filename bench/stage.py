@@ -8,8 +8,10 @@ import contextlib
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import psutil
@@ -130,3 +132,15 @@ async def bare_server(workdir: Path) -> AsyncIterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def run_in_workdir(bench: Callable[[Any, Path], Awaitable[bool]], args: Any, prefix: str) -> bool:
+    """`bench(args, workdir)` in a fresh temp dir, removed afterwards unless `args.keep`."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return asyncio.run(bench(args, workdir))
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -30,10 +30,8 @@ import asyncio
 import json
 import math
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -357,15 +355,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    try:
-        ok = asyncio.run(bench(args, workdir))
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if stage.run_in_workdir(bench, args, "hotline-bench-") else 1)
 
 
 if __name__ == "__main__":
