@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 from collections.abc import Callable, Coroutine
@@ -158,6 +159,8 @@ async def run(
 
 def event_loop_runner() -> Callable[[Coroutine[Any, Any, Result]], Result]:
     """uvloop when installed, as `ivr serve` does; else asyncio's own loop."""
+    if os.environ.get("BENCH_LOAD_LOOP") == "asyncio":
+        return asyncio.run
     try:
         import uvloop
     except ImportError:

@@ -122,7 +122,9 @@ class TwilioWebhooks:
     async def status(self, request: web.Request) -> web.Response:
         form, sid = await self._signed(request)
         if form.get("CallStatus") in FINAL_STATUSES:
-            record = await self.calls.get(TRANSPORT, sid)  # most calls end with our <Hangup>:
+            if self.calls.ended(TRANSPORT, sid):  # most calls end with our <Hangup>, here
+                return web.Response(status=204)
+            record = await self.calls.get(TRANSPORT, sid)  # or elsewhere:
             if record is not None and record.ended_at is not None:  # one read, no lock
                 return web.Response(status=204)
             try:  # the call may have ended already (we hung up): then this changes nothing

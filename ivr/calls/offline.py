@@ -121,6 +121,7 @@ class Offline:
         self.retry_after = retry_after
         self.max_calls = max_calls
         self._records: OrderedDict[Key, CallRecord] = OrderedDict()
+        self._ended: OrderedDict[Key, None] = OrderedDict()  # calls seen to end, for status
         self._pending: list[Spooled] = []
         self._queued_since: dict[Key, datetime] = {}
         self._down_until = 0.0
@@ -136,6 +137,9 @@ class Offline:
         self._queued_since.pop(key, None)
         if record.ended_at is not None:  # nothing more to go on with
             self._records.pop(key, None)
+            self._ended[key] = None
+            if len(self._ended) > self.max_calls:
+                self._ended.popitem(last=False)
             return
         self._records[key] = record
         self._records.move_to_end(key)
@@ -147,6 +151,10 @@ class Offline:
 
     def record(self, transport: str, external_id: str) -> CallRecord | None:
         return self._records.get((transport, external_id))
+
+    def ended(self, key: Key) -> bool:
+        """This instance stored the call's end (a call that ended stays ended)."""
+        return key in self._ended
 
     def queued_since(self, key: Key, now: datetime) -> datetime:
         """When the caller began holding without the database (for the queue's max_wait)."""

@@ -8,6 +8,7 @@ the next webhook of any call, and a retried webhook gets the same reply without 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -222,6 +223,21 @@ class CallService:
             steps.memory.went_down(exc)
             return steps.get(transport, external_id)
 
+    def _last_stored(self, key: Key, seq: int | None) -> CallRecord | None:
+        """The call as this instance stored its step `seq`, when that is the step the webhook
+        answers: a read saved. Safe even if another instance has moved the call since, because
+        the step is then stored by compare-and-set on seq, which fails and sends it the locked
+        way (a record kept while the database was down has id 0 until stored: it fails too)."""
+        memory = self.offline
+        if memory is None or seq is None or memory.pending_of(key):
+            return None
+        record = memory.record(*key)
+        return record if record is not None and record.seq == seq else None
+
+    def ended(self, transport: str, external_id: str) -> bool:
+        """This instance stored the call's end (no read needed for its last status)."""
+        return self.offline is not None and self.offline.ended((transport, external_id))
+
     async def _guarded(
         self,
         key: Key,
@@ -401,7 +417,9 @@ class CallService:
         the save's statement); one that schedules a callback joins that work in a transaction.
         None when the locked path must take it: the step changes nothing, or another step
         moved the call first."""
-        record = await self.store.get(transport, external_id)
+        record = self._last_stored((transport, external_id), expected_seq) or await self.store.get(
+            transport, external_id
+        )
         if record is None:
             return None  # the locked path says UnknownCall
         if record.ended_at is not None or expected_seq not in (None, record.seq):
@@ -530,7 +548,7 @@ class CallService:
         then: ev.Event | None = None,
     ) -> Step:
         """One step under the call's row lock; `then`, an event that follows at once if the
-        step leaves the call connected, is a second step in the same transaction."""
+        step leaves the call connected, is stored with it (see _apply)."""
         async with self.store.lock(transport, external_id) as locked:
             if locked is None:
                 raise UnknownCall(f"{transport} call {external_id!r} is not known")
@@ -543,30 +561,44 @@ class CallService:
             outcome = await body(ctx)
             if outcome is None:
                 return replayed(record)
-            step = await self._apply(ctx, outcome, event, render)
-            if then is not None and not step.replayed and step.state.waiting == "connected":
-                after = _Ctx(locked, loaded, step.state, ctx.now)
-                state, actions = engine.advance(loaded.flow, step.state, then, self._directory())
-                following = (state, actions, [event_record(ctx.now, then)])
-                step = await self._apply(after, following, then, render)
-        return step
+            return await self._apply(ctx, outcome, event, render, then)
 
     async def _apply(
-        self, ctx: _Ctx, outcome: _Outcome, event: ev.Event | None, render: Render
+        self,
+        ctx: _Ctx,
+        outcome: _Outcome,
+        event: ev.Event | None,
+        render: Render,
+        then: ev.Event | None = None,
     ) -> Step:
-        """Carry out and store one step of the locked call."""
+        """Carry out and store one step of the locked call. `then`, if the step leaves the
+        call connected, follows at once: Twilio tells of the answer only once the talk is over.
+        The two are stored as one step (one statement, one seq: nobody asks for the reply the
+        first would have had)."""
         locked, record = ctx.locked, ctx.locked.record
         state, actions, inputs = outcome
         if state == ctx.before and not actions and not inputs[1:] and event is not None:
             return replayed(record)  # nothing happened (a repeated or stray event)
         await self._core_actions(locked.conn, record, actions, ctx.now)
+        steps = [(ctx.before, event, state, actions)]
+        earlier: list[EventRecord] = []
+        if then is not None and state.waiting == "connected":
+            earlier = turn_update(ctx.now, inputs, state, actions, None).events
+            inputs = [event_record(ctx.now, then)]
+            event, before = then, state
+            state, actions = engine.advance(ctx.loaded.flow, state, then, self._directory())
+            steps.append((before, then, state, actions))
+            await self._core_actions(locked.conn, record, actions, ctx.now)
         reply = render(actions, record.seq + 1, state)
         update = turn_update(ctx.now, inputs, state, actions, reply)
+        if earlier:
+            update = dataclasses.replace(update, events=earlier + update.events)
         if ends_routing(state, event):  # the routing's end of the call in the same statement
             saved = await locked.save_ending(update, ctx.now)
         else:
             saved = await locked.save(update)
-        log_step(saved, ctx.before, event, state, actions)
+        for step in steps:
+            log_step(saved, *step)
         return Step(saved, state, transport_actions(actions), reply)
 
     async def _save_with_core_work(

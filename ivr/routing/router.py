@@ -80,14 +80,20 @@ class Router:
             return await self._ring(conn, call, owner_agent, "owner", rules, now)
         if chosen == "wait_for_owner":
             return Wait(rules.retry, "wait_for_owner")
-        if await db.someone_waited_longer(
-            conn, rules.queue, call.id, wait["entered_at"], rules.owner_wait, now
-        ):
-            return Wait(rules.retry, "fifo")
-        agent = await db.claim_agent(conn, queue=rules.queue)
-        if agent is None:
-            return Wait(rules.retry, "no_agent")
-        return await self._ring(conn, call, agent, "queue", rules, now)
+        rang = await db.ring_from_queue(
+            conn,
+            call.id,
+            call.caller,
+            rules.queue,
+            wait["entered_at"],
+            rules.owner_wait,
+            now,
+            ring_timeout(rules.rings, rules.ring_period),
+            rules.ring_period,
+        )
+        if isinstance(rang, bool):
+            return Wait(rules.retry, "fifo" if rang else "no_agent")
+        return _ringing(*rang)
 
     async def _ring(
         self,
@@ -112,8 +118,7 @@ class Router:
             timeout,
             rules.ring_period,
         )
-        log.info("offer ringing", agent=agent.id, offer_id=offer.id, reason=reason)
-        return Ring(offer, agent)
+        return _ringing(offer, agent)
 
     async def answered(
         self, conn: db.Conn, call: CallRecord, offer_id: int, at: datetime
@@ -143,3 +148,8 @@ class Router:
         """The caller is gone: a ringing agent is freed, a connected agent goes to wrap-up.
         One statement (db.end_call): it runs at the end of every call."""
         await db.end_call(conn, call.id, at)
+
+
+def _ringing(offer: Offer, agent: Agent) -> Ring:
+    log.info("offer ringing", agent=agent.id, offer_id=offer.id, reason=offer.reason)
+    return Ring(offer, agent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -27,13 +28,26 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     RESET ALL`) would be one more round trip per query for nothing: 1 in 6 of a call's."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose every connection has the json codecs (`init` runs once per connection)."""
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    setup: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> asyncpg.Pool:
+    """A pool whose every connection has the json codecs (`init` runs once per connection);
+    `setup`, more for each new connection (a test's query logger)."""
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await register_json_codecs(conn)
+        if setup is not None:
+            await setup(conn)
+
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=register_json_codecs,
+        init=init,
         reset=_keep_session,
         # A server that does not answer fails a connect in 5 s, not asyncpg's 60: a webhook
         # then goes on without the database (ivr.calls.offline) before Twilio gives up on it.

@@ -86,29 +86,6 @@ async def leave_wait(conn: Conn, call_id: int, at: datetime, outcome: str) -> No
     )
 
 
-async def someone_waited_longer(
-    conn: Conn, queue: str, call_id: int, entered_at: datetime, owner_wait: float, now: datetime
-) -> bool:
-    """First come, first served: an older caller of the queue, not ringing anyone yet, goes
-    first (a caller still waiting for their case's owner does not count)."""
-    return bool(
-        await conn.fetchval(
-            """SELECT EXISTS (
-                 SELECT 1 FROM queue_waits w JOIN calls c ON c.id = w.call_id
-                 WHERE w.queue = $1 AND w.left_at IS NULL AND c.ended_at IS NULL
-                   AND w.call_id <> $2 AND w.entered_at < $3
-                   AND (w.owner IS NULL OR w.entered_at + make_interval(secs => $4) <= $5)
-                   AND NOT EXISTS (SELECT 1 FROM offers o
-                                   WHERE o.call_id = w.call_id AND o.outcome = 'ringing'))""",
-            queue,
-            call_id,
-            entered_at,
-            owner_wait,
-            now,
-        )
-    )
-
-
 # --- claims and offers ----------------------------------------------------------------------
 
 
@@ -138,12 +115,9 @@ async def claim_agent(
 
 # An agent starts ringing for a call, in one statement (it runs for every offer): the agent's
 # state, the offer, and two notices — the agent's new state, then the offer with the caller's
-# open case, if any.
-_RING = f"""
-WITH agent AS (
-    UPDATE agents SET state = 'ringing', state_since = $6, call_id = $1 WHERE id = $3
-    RETURNING id
-), offer AS (
+# open case, if any. {agent}: which agent (the claimed one, or the queue's pick below).
+_RING_ANY = f"""
+WITH {{agent}}, offer AS (
     INSERT INTO offers (call_id, agent_id, queue, reason, ring_started_at, ring_timeout,
                         ring_period)
     SELECT $1, id, $4, $5, $6, $7, $8 FROM agent
@@ -159,6 +133,91 @@ SELECT offer.*,
         'ring_timeout', $7::float8, 'ring_started_at', $10::text,
         'case_id', open_case.id, 'case_owner', open_case.owner)::text) AS offer_notice
 FROM offer LEFT JOIN open_case ON true"""
+_RING = _RING_ANY.format(
+    agent="""agent AS (
+    UPDATE agents SET state = 'ringing', state_since = $6, call_id = $1 WHERE id = $3
+    RETURNING id
+)"""
+)
+
+# The queue's turn for a caller, in one statement where a check, a claim and the ring took
+# three (it runs for every offer of the queue). First come, first served: nobody rings if an
+# older caller of the queue ($3: this caller's entry) is not ringing anyone yet (a caller still
+# waiting for their case's owner, within owner_wait $11, does not count). Else the queue's
+# longest idle available agent is claimed (as claim_agent does: rows another call's
+# transaction holds are skipped) and rings. `fifo` says which; no offer when nobody rang.
+_RING_QUEUE = (
+    _RING_ANY.format(
+        agent="""older AS (
+    SELECT EXISTS (
+        SELECT 1 FROM queue_waits w JOIN calls c ON c.id = w.call_id
+        WHERE w.queue = $4 AND w.left_at IS NULL AND c.ended_at IS NULL
+          AND w.call_id <> $1 AND w.entered_at < $3
+          AND (w.owner IS NULL OR w.entered_at + make_interval(secs => $11) <= $6)
+          AND NOT EXISTS (SELECT 1 FROM offers o
+                          WHERE o.call_id = w.call_id AND o.outcome = 'ringing')) AS yes
+), agent AS (
+    UPDATE agents SET state = 'ringing', state_since = $6, call_id = $1
+    WHERE state = 'available'
+      AND id = (SELECT id FROM agents  -- nobody is claimed when a caller waited longer
+                WHERE state = 'available' AND $4 = ANY(queues) AND NOT (SELECT yes FROM older)
+                ORDER BY idle_since NULLS FIRST, id
+                LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING """
+        + _AGENT
+        + """
+)"""
+    )
+    .replace(
+        "\nSELECT offer.*,",
+        "\nSELECT (SELECT yes FROM older) AS fifo, "
+        + ", ".join(f"agent.{name} AS a_{name}" for name in _AGENT.split(", "))
+        + ", offer.*,",
+    )
+    .replace(
+        "    pg_notify($9,",
+        "    CASE WHEN offer.id IS NOT NULL THEN pg_notify($9,",  # a ring's only
+    )
+    .replace("::text) AS", "::text) END AS")
+    .replace(
+        "FROM offer LEFT JOIN open_case ON true",
+        "FROM (SELECT) AS one LEFT JOIN (agent JOIN offer ON offer.agent_id = agent.id) ON true\n"
+        "LEFT JOIN open_case ON offer.id IS NOT NULL",
+    )
+)
+assert _RING_QUEUE.count("END AS") == 2 and "LEFT JOIN (agent JOIN offer" in _RING_QUEUE
+
+
+async def ring_from_queue(
+    conn: Conn,
+    call_id: int,
+    caller: str,
+    queue: str,
+    entered_at: datetime,
+    owner_wait: float,
+    at: datetime,
+    ring_timeout: float,
+    ring_period: float,
+) -> tuple[Offer, Agent] | bool:
+    """The queue's longest idle agent rings for the call (see _RING_QUEUE); else True if a
+    caller who waited longer goes first, False if no agent is available."""
+    row = await conn.fetchrow(
+        _RING_QUEUE,
+        call_id,
+        caller,
+        entered_at,
+        queue,
+        "queue",
+        at,
+        ring_timeout,
+        ring_period,
+        AGENT_CHANNEL,
+        at.isoformat(),
+        owner_wait,
+    )
+    if row["id"] is None:
+        return bool(row["fifo"])
+    return offer(row), agent({name: row[f"a_{name}"] for name in Agent.__dataclass_fields__})
 
 
 async def ring_offer(

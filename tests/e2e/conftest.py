@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -74,6 +75,13 @@ class Running:
 
 @pytest.fixture
 async def running(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Running]:
+    async with running_on(pool, tmp_path) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def running_on(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Running]:
+    """The hotline with the repo's flows on `pool`, served on a free port."""
     flows_dir = tmp_path / "flows"
     flows_dir.mkdir()
     for name in ("hotline.yaml", "callback.yaml"):
