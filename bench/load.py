@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Coroutine
@@ -157,14 +156,13 @@ async def run(
     return result
 
 
-def event_loop_runner() -> Callable[[Coroutine[Any, Any, Result]], Result]:
-    """uvloop when installed, as `ivr serve` does; else asyncio's own loop."""
-    if os.environ.get("BENCH_LOAD_LOOP") == "asyncio":
+def event_loop_runner(loop: str) -> Callable[[Coroutine[Any, Any, Result]], Result]:
+    """asyncio's own loop (the default: the instrument every figure in bench/README.md was
+    taken with), or uvloop, as `ivr serve` runs."""
+    if loop == "asyncio":
         return asyncio.run
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run
+    import uvloop
+
     return uvloop.run
 
 
@@ -178,6 +176,7 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=0.0, help="seconds before keys/answers")
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     args = parser.parse_args()
     host = urlsplit(args.url).hostname or ""
     if host not in LOOPBACK:
@@ -185,7 +184,7 @@ def main() -> None:
     if not 0 < args.calls <= MAX_CALLS or not 0 < args.concurrency <= args.calls:
         parser.error(f"1 ≤ concurrency ≤ calls ≤ {MAX_CALLS}")
     moves = [m for m in args.moves.split(",") if m]
-    result = event_loop_runner()(
+    result = event_loop_runner(args.loop)(
         run(
             args.url,
             args.token,

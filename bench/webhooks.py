@@ -100,7 +100,14 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def generate(
-    workdir: Path, url: str, concurrency: int, calls: int, moves: str, pace: float, limit: float
+    workdir: Path,
+    url: str,
+    concurrency: int,
+    calls: int,
+    moves: str,
+    pace: float,
+    limit: float,
+    loop: str = "asyncio",
 ) -> dict[str, Any]:
     out = workdir / f"load-{os.urandom(4).hex()}.json"
     process = await asyncio.create_subprocess_exec(
@@ -115,6 +122,7 @@ async def generate(
         f"--pace={pace}",
         f"--max-seconds={limit}",
         f"--out={out}",
+        f"--loop={loop}",
         cwd=stage.REPO,
     )
     if await process.wait() != 0:
@@ -271,7 +279,9 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                 targets = {"hotline": (server.url, FULL_MOVES), "bare": (bare_url, BARE_MOVES)}
                 pids = {"hotline": server.process.pid, "bare": bare_pid}
                 for name, (url, moves) in targets.items():  # warm-up, not reported
-                    warm = await generate(workdir, url, 10, 40, moves, 0.0, args.max_seconds)
+                    warm = await generate(
+                        workdir, url, 10, 40, moves, 0.0, args.max_seconds, args.generator_loop
+                    )
                     sids += warm["sids"] if name == "hotline" else []
                 modes = {"saturated": 0.0, "paced": args.pace}
                 rounds = [m for _ in range(args.rounds) for m in args.modes.split(",")]
@@ -287,7 +297,14 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                             other = [pid for key, pid in pids.items() if key != name]
                             other_before = stage.cpu_seconds(other)
                             result = await generate(
-                                workdir, url, level, calls, moves, pace, args.max_seconds
+                                workdir,
+                                url,
+                                level,
+                                calls,
+                                moves,
+                                pace,
+                                args.max_seconds,
+                                args.generator_loop,
                             )
                             used = (
                                 stage.cpu_seconds([pids[name]]) - before[0],
@@ -362,6 +379,12 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=180.0, help="per generator run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
+    parser.add_argument(
+        "--generator-loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the load generator's event loop (the servers run on uvloop, as `ivr serve` does)",
+    )
     args = parser.parse_args()
     sys.exit(0 if stage.run_in_workdir(bench, args, "hotline-bench-") else 1)
 

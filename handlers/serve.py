@@ -33,8 +33,8 @@ GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def run(settings: Settings) -> None:
-    """`serve` on uvloop when it is installed (a libuv event loop: fewer CPU cycles for each
-    webhook and each database round trip), else on asyncio's own loop."""
+    """`serve` on uvloop (a dependency wherever it builds: a libuv event loop, fewer CPU
+    cycles for each webhook and each database round trip), else on asyncio's own loop."""
     try:
         import uvloop
     except ImportError:
