@@ -33,6 +33,7 @@ from handlers.twilio.peer import HANGUP, DialResult, HangupType, QueueResult, Tw
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_CALLS = 100_000
+LATE_MS = 25.0  # the p99 target of bench.webhooks
 
 
 class BenchCaller:
@@ -88,12 +89,14 @@ class Result:
     cpu_seconds: float = 0.0  # this generator's own, while the calls ran
     latencies_ms: list[float] = field(default_factory=list)
     by_path: dict[str, list[float]] = field(default_factory=dict)
+    late: list[tuple[float, float]] = field(default_factory=list)  # (unix time, ms) over 25 ms
     sids: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # the first few, for the report
 
 
-def _traced(latencies: list[float], by_path: dict[str, list[float]]) -> aiohttp.TraceConfig:
+def _traced(result: Result) -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
+    latencies, by_path = result.latencies_ms, result.by_path
 
     async def start(_: object, ctx: SimpleNamespace, params: object) -> None:
         ctx.started = time.perf_counter()
@@ -102,6 +105,8 @@ def _traced(latencies: list[float], by_path: dict[str, list[float]]) -> aiohttp.
         ms = (time.perf_counter() - ctx.started) * 1000
         latencies.append(ms)
         by_path.setdefault(params.url.path, []).append(ms)
+        if ms > LATE_MS:  # when, to set beside the database's log (a checkpoint, a vacuum)
+            result.late.append((time.time(), round(ms, 1)))
 
     trace.on_request_start.append(start)
     trace.on_request_end.append(end)
@@ -114,7 +119,7 @@ async def run(
     result = Result(calls)
     slots = asyncio.Semaphore(concurrency)
     rng = random.Random(calls * 1000 + concurrency)  # the same run each time
-    trace = _traced(result.latencies_ms, result.by_path)
+    trace = _traced(result)
     connector = aiohttp.TCPConnector(limit=0)  # as many connections as calls, like Twilio
     async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as http:
         peer = TwilioPeer(url, token, session=http, far_end=BenchAgents(pace, rng))
