@@ -115,7 +115,10 @@ def _line_reader(stream: TextIO) -> Callable[[], str | None]:
 
     def next_line() -> str | None:
         while b"\n" not in pending:
-            chunk = os.read(fd, 4096)
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the descriptor was closed under us (the caller is gone): the end
+                chunk = b""
             if not chunk:  # end of input: a last unterminated line still counts
                 line, pending[:] = bytes(pending), b""
                 return line.decode(errors="replace") if line else None
