@@ -1,16 +1,21 @@
 """Twilio retries and reorders webhooks; beyond test_webhook_safety's cases: the status callback
 before the gather, a <Dial>'s action twice (in turn and at once), a queue's wait retried while
-the first is still routing, a Gather's action racing its fallback, a step from the future, and
-an offer's action carrying another call's offer. Each is answered (200 TwiML), none twice."""
+the first is still routing, a Gather's action racing its fallback, a step from the future, an
+offer's action carrying another call's offer, and a retry reaching an instance after another
+instance answered it. Each is answered (200 TwiML), none twice."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import re
+from pathlib import Path
 
 import asyncpg
 
+from ivr.calls.offline import Offline
+from ivr.calls.service import CallService
+from ivr.script import events as ev
 from tests.faults.conftest import Running
 from tests.faults.webhooks import form, post
 
@@ -162,3 +167,26 @@ async def test_an_offer_action_naming_another_calls_offer_touches_neither(
     assert await snapshot(running.hotline.pool) == before
     outcomes = await running.hotline.pool.fetch("SELECT outcome FROM offers ORDER BY id")
     assert [o["outcome"] for o in outcomes] == ["ringing", "ringing"]
+
+
+async def test_a_webhook_another_instance_has_answered_since_is_replayed(
+    running: Running, tmp_path: Path
+) -> None:
+    """An instance answers a menu step from the call as it stored it (no read): if another
+    instance has moved the call since, its compare-and-set fails and the retry is replayed
+    from the database, not taken a second time on the older state."""
+    await send(running, "/twilio/voice")
+    status, _ = await send(running, "/twilio/gather?seq=1", Digits="9")  # English: seq 2, here
+    assert status == 200
+    calls = running.hotline.calls
+    elsewhere = CallService(calls.store, calls.flows, calls.clock, offline=Offline(tmp_path))
+    moved = await elsewhere.advance(  # Twilio's retry of that webhook went to the other one
+        "twilio", SID, ev.NoInput(), lambda actions, seq, state: f"<Response>{seq}</Response>", 2
+    )
+    assert moved.seq == 3 and not moved.replayed
+    before = await snapshot(running.hotline.pool)
+
+    status, body = await send(running, "/twilio/gather?seq=2", Digits="1")  # here, again
+
+    assert (status, body) == (200, "<Response>3</Response>")
+    assert await snapshot(running.hotline.pool) == before
