@@ -123,6 +123,7 @@ async def generate(
         f"--max-seconds={limit}",
         f"--out={out}",
         f"--loop={loop}",
+        f"--late-ms={TARGET_P99_MS}",
         cwd=stage.REPO,
     )
     if await process.wait() != 0:

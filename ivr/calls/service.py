@@ -26,6 +26,7 @@ from ivr.calls.step import (
     ends_routing,
     log_step,
     replayed,
+    step_events,
     transport_actions,
     turn_update,
 )
@@ -200,7 +201,7 @@ class CallService:
     ) -> Step:
         """An offer's ringing is over: answered (connect), or missed/declined/failed (next).
         `then`: what happened next, when Twilio reports the answer only once the talk is over
-        (the agent hung up): stored as a second step in the same transaction."""
+        (the agent hung up): stored with the answer as one step (see _apply)."""
         args = transport, external_id, offer_id, outcome, render, expected_seq, answered_at, then
         return await self._guarded(
             (transport, external_id),
@@ -227,9 +228,10 @@ class CallService:
         """The call as this instance stored its step `seq`, when that is the step the webhook
         answers: a read saved. Safe even if another instance has moved the call since, because
         the step is then stored by compare-and-set on seq, which fails and sends it the locked
-        way (a record kept while the database was down has id 0 until stored: it fails too)."""
+        way (a record kept while the database was down has id 0 until stored: it fails too;
+        _guarded has stored the call's spooled steps before this step)."""
         memory = self.offline
-        if memory is None or seq is None or memory.pending_of(key):
+        if memory is None or seq is None:
             return None
         record = memory.record(*key)
         return record if record is not None and record.seq == seq else None
@@ -410,11 +412,12 @@ class CallService:
         render: Render,
         expected_seq: int | None,
     ) -> Step | None:
-        """A key or a timeout: read the call, then store the step only if the call is still
-        where it was read (compare-and-set on seq), so no row lock is needed. A step that
-        touches nothing but the call is two statements, no transaction, where the locked path
-        takes five; one that ends the call is two as well (the routing's end of the call is in
-        the save's statement); one that schedules a callback joins that work in a transaction.
+        """A key or a timeout: the call as this instance stored it (_last_stored) or as read,
+        then the step stored only if the call is still there (compare-and-set on seq), so no
+        row lock is needed. A step that touches nothing but the call is one statement (two with
+        the read), no transaction, where the locked path takes five; one that ends the call as
+        well (the routing's end of the call is in the save's statement); one that schedules a
+        callback joins that work in a transaction.
         None when the locked path must take it: the step changes nothing, or another step
         moved the call first."""
         record = self._last_stored((transport, external_id), expected_seq) or await self.store.get(
@@ -583,7 +586,7 @@ class CallService:
         steps = [(ctx.before, event, state, actions)]
         earlier: list[EventRecord] = []
         if then is not None and state.waiting == "connected":
-            earlier = turn_update(ctx.now, inputs, state, actions, None).events
+            earlier = step_events(ctx.now, inputs, state, actions)
             inputs = [event_record(ctx.now, then)]
             event, before = then, state
             state, actions = engine.advance(ctx.loaded.flow, state, then, self._directory())

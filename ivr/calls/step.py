@@ -42,6 +42,16 @@ def replayed(record: CallRecord) -> Step:
     return Step(record, state, [], record.reply, replayed=True)
 
 
+def step_events(
+    now: datetime, inputs: list[EventRecord], state: CallState, actions: list[act.Action]
+) -> list[EventRecord]:
+    """A step's events: what came in, what the step did, and the end if it ended the call."""
+    events = inputs + action_records(now, actions)
+    if state.ended:
+        events.append(ended_record(now, state))
+    return events
+
+
 def turn_update(
     now: datetime,
     inputs: list[EventRecord],
@@ -49,13 +59,10 @@ def turn_update(
     actions: list[act.Action],
     reply: str | None,
 ) -> TurnUpdate:
-    events = inputs + action_records(now, actions)
-    if state.ended:
-        events.append(ended_record(now, state))
     return TurnUpdate(
         state=state.model_dump(mode="json"),
         reply=reply,
-        events=events,
+        events=step_events(now, inputs, state, actions),
         disposition=state.disposition if state.ended else None,
         ended_at=now if state.ended else None,
     )

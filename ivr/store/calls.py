@@ -145,20 +145,22 @@ def _event_args(events: list[EventRecord]) -> tuple[list[datetime], list[str], l
     return [e.at for e in events], [e.kind for e in events], [e.data for e in events]
 
 
-def _ending_args(
-    record: CallRecord, update: TurnUpdate, at: datetime, seq: int | None
-) -> tuple[Any, ...]:
+def _save_args(call_id: int, update: TurnUpdate) -> tuple[Any, ...]:
+    """$1–$8 of _SAVE and the statements made from it."""
     return (
         *_event_args(update.events),
-        record.id,
+        call_id,
         update.state,
         update.reply,
         update.disposition,
         update.ended_at,
-        seq,
-        AGENT_CHANNEL,
-        at,
     )
+
+
+def _ending_args(
+    record: CallRecord, update: TurnUpdate, at: datetime, seq: int | None
+) -> tuple[Any, ...]:
+    return (*_save_args(record.id, update), seq, AGENT_CHANNEL, at)
 
 
 def _record(row: asyncpg.Record) -> CallRecord:
@@ -253,14 +255,7 @@ class CallStore:
         still at `record.seq`; None if another step moved it meanwhile (nothing written).
         On `conn`, a transaction of `transaction()`, other writes of the step join it."""
         row = await (conn or self._pool).fetchrow(
-            _SAVE_IF,
-            *_event_args(update.events),
-            record.id,
-            update.state,
-            update.reply,
-            update.disposition,
-            update.ended_at,
-            record.seq,
+            _SAVE_IF, *_save_args(record.id, update), record.seq
         )
         return None if row is None else _record(row)
 
@@ -321,15 +316,7 @@ class LockedCall:
 
         disposition and ended_at are set when given and never cleared.
         """
-        row = await self._connection().fetchrow(
-            _SAVE,
-            *_event_args(update.events),
-            self.record.id,
-            update.state,
-            update.reply,
-            update.disposition,
-            update.ended_at,
-        )
+        row = await self._connection().fetchrow(_SAVE, *_save_args(self.record.id, update))
         self.record = _record(row)
         return self.record
 
