@@ -13,6 +13,7 @@ import asyncpg
 import psutil
 
 from ivr.store import start_embedded, stop_orphans
+from ivr.store.embedded import SETTINGS
 
 # Starts a server in a child process that then dies by SIGKILL: no finaliser stops the server.
 _START_AND_DIE = """
@@ -74,6 +75,16 @@ async def test_warm_start_keeps_the_data(tmp_path: Path) -> None:
         assert await fetchval(server.dsn, "SELECT answer FROM kept") == 42
     finally:
         await server.stop()
+
+
+async def test_runs_with_our_settings_after_a_restart_too(tmp_path: Path) -> None:
+    for _ in range(2):
+        server = await start_embedded(tmp_path)
+        try:
+            for name, value in SETTINGS.items():
+                assert await fetchval(server.dsn, f"SHOW {name}") == value
+        finally:
+            await server.stop()
 
 
 async def test_adopts_the_server_a_killed_process_left(tmp_path: Path) -> None:
