@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -13,13 +14,34 @@ from ivr.script.state import CallState
 BASE = "/twilio"
 
 
-def url(kind: str, seq: int) -> str:
+def url(kind: str, seq: int | str) -> str:
     # `seq` ties a callback to the step that issued it, so retries and strays are recognised.
     return f"{BASE}/{kind}?seq={seq}"
 
 
+# Where a cached document's step number goes: a Unicode noncharacter, which no prompt holds.
+_SEQ = "\ufdd0"
+
+
 def render(actions: list[act.Action], seq: int, state: CallState | None, base_url: str = "") -> str:
-    """`base_url`: the public scheme://host, for the <Play> of a flow that plays its sounds."""
+    """`base_url`: the public scheme://host, for the <Play> of a flow that plays its sounds.
+
+    A flow's steps render the same few documents over and over, but for their step number:
+    those are built once (building TwiML was a twentieth of a webhook's CPU). A ring of an
+    agent is built each time: its offer id is new every time."""
+    if any(isinstance(action, act.RingAgent) for action in actions):
+        return _render(actions, seq, base_url)
+    sounds = tuple((a.sound, a.prefer_sound) for a in actions if isinstance(a, act.Say))
+    return _template(tuple(actions), sounds, base_url).replace(_SEQ, str(seq))
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(actions: tuple[act.Action, ...], sounds: object, base_url: str) -> str:
+    # `sounds`: the Says' fields their equality (so the cache key) leaves out.
+    return _render(list(actions), _SEQ, base_url)
+
+
+def _render(actions: list[act.Action], seq: int | str, base_url: str) -> str:
     response = VoiceResponse()
     says: list[act.Say] = []  # held until we know whether a Gather will wrap them (barge-in)
     for action in actions:
@@ -47,7 +69,7 @@ def render(actions: list[act.Action], seq: int, state: CallState | None, base_ur
     return str(response)
 
 
-def _route(response: VoiceResponse, action: act.Action, seq: int) -> None:
+def _route(response: VoiceResponse, action: act.Action, seq: int | str) -> None:
     if isinstance(action, act.RouteToQueue):
         response.redirect(url("wait", seq), method="POST")  # routing happens on that request
     elif isinstance(action, act.Hold):
