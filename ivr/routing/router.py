@@ -57,10 +57,22 @@ class Router:
     async def route(
         self, conn: db.Conn, call: CallRecord, rules: QueueRules, now: datetime
     ) -> Decision:
-        # The caller's wait: entered now (with their case's owner, owner first) or earlier.
-        wait = await db.wait_or_enter(
-            conn, call.id, rules.queue, now, call.caller, rules.owner_first
+        # The caller's wait — entered now (with their case's owner, owner first) or earlier —
+        # and, when nobody else is owed the call first, the queue's turn, in one statement.
+        wait, rang = await db.enter_and_ring(
+            conn,
+            call.id,
+            call.caller,
+            rules.queue,
+            now,
+            rules.owner_first,
+            rules.max_wait,
+            rules.owner_wait,
+            ring_timeout(rules.rings, rules.ring_period),
+            rules.ring_period,
         )
+        if rang is not None:  # plan() would have said "queue"
+            return _queue_turn(rang, rules)
         waited = (now - wait["entered_at"]).total_seconds()
         owner_agent = None
         if wait["owner"] is not None:
@@ -80,7 +92,7 @@ class Router:
             return await self._ring(conn, call, owner_agent, "owner", rules, now)
         if chosen == "wait_for_owner":
             return Wait(rules.retry, "wait_for_owner")
-        rang = await db.ring_from_queue(
+        queue_rang = await db.ring_from_queue(
             conn,
             call.id,
             call.caller,
@@ -91,9 +103,7 @@ class Router:
             ring_timeout(rules.rings, rules.ring_period),
             rules.ring_period,
         )
-        if isinstance(rang, bool):
-            return Wait(rules.retry, "fifo" if rang else "no_agent")
-        return _ringing(*rang)
+        return _queue_turn(queue_rang, rules)
 
     async def _ring(
         self,
@@ -153,3 +163,11 @@ class Router:
 def _ringing(offer: Offer, agent: Agent) -> Ring:
     log.info("offer ringing", agent=agent.id, offer_id=offer.id, reason=offer.reason)
     return Ring(offer, agent)
+
+
+def _queue_turn(rang: tuple[Offer, Agent] | bool, rules: QueueRules) -> Decision:
+    """The queue's longest idle agent rings, or the caller waits: behind an older caller
+    (True) or for an agent (False)."""
+    if isinstance(rang, bool):
+        return Wait(rules.retry, "fifo" if rang else "no_agent")
+    return _ringing(*rang)

@@ -53,30 +53,6 @@ async def notify(conn: Conn, agent_id: str, kind: str, **data: Any) -> None:
 # --- waits ----------------------------------------------------------------------------------
 
 
-# A queued caller's wait, in one statement: the current one, or a new one entered now with
-# the owner of the caller's open case ($5: owner first). For a wait the caller left, the row
-# is kept (only its queue is set) and returned as it is.
-_WAIT = """
-WITH current AS (
-    SELECT * FROM queue_waits WHERE call_id = $1
-), open_case AS (
-    SELECT id, owner FROM cases WHERE $5 AND customer = $4 AND status <> 'resolved'
-), entered AS (
-    INSERT INTO queue_waits (call_id, queue, entered_at, owner, case_id)
-    SELECT $1, $2, $3, (SELECT owner FROM open_case), (SELECT id FROM open_case)
-    WHERE NOT EXISTS (SELECT FROM current WHERE left_at IS NULL)
-    ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue
-    RETURNING *
-)
-SELECT * FROM entered UNION ALL SELECT * FROM current WHERE left_at IS NULL"""
-
-
-async def wait_or_enter(
-    conn: Conn, call_id: int, queue: str, at: datetime, caller: str, owner_first: bool
-) -> Any:
-    return await conn.fetchrow(_WAIT, call_id, queue, at, caller, owner_first)
-
-
 async def leave_wait(conn: Conn, call_id: int, at: datetime, outcome: str) -> None:
     await conn.execute(
         "UPDATE queue_waits SET left_at = $2, outcome = $3 WHERE call_id = $1 AND left_at IS NULL",
@@ -215,9 +191,99 @@ async def ring_from_queue(
         at.isoformat(),
         owner_wait,
     )
+    return _rang(row)
+
+
+def _rang(row: Any) -> tuple[Offer, Agent] | bool:
     if row["id"] is None:
         return bool(row["fifo"])
     return offer(row), agent({name: row[f"a_{name}"] for name in Agent.__dataclass_fields__})
+
+
+def _edit(sql: str, *edits: tuple[str, str]) -> str:
+    for old, new in edits:
+        assert sql.count(old) == 1, old
+        sql = sql.replace(old, new)
+    return sql
+
+
+# The wait webhook's usual case, in one statement where it took two: the caller's wait (the
+# current one, or a new one entered now, $3, with their open case's owner when owner first,
+# $12; for a wait the caller left, the row is kept, only its queue set, and returned as it
+# is), then, if nobody else is owed the call first — no case owner to wait for,
+# not waited `max_wait` ($13) yet — the queue's turn (as _RING_QUEUE, this caller's entry
+# read from the wait). `queue_first` says whether the turn was taken; when it was not, the
+# router goes on from the wait it returns (the owner's ring, the wait for them, overflow).
+_ENTER_AND_RING = _edit(
+    _RING_QUEUE,
+    (
+        "\nWITH older AS (",
+        """
+WITH current AS (
+    SELECT * FROM queue_waits WHERE call_id = $1
+), owner_case AS (
+    SELECT id, owner FROM cases WHERE $12 AND customer = $2 AND status <> 'resolved'
+), entered AS (
+    INSERT INTO queue_waits (call_id, queue, entered_at, owner, case_id)
+    SELECT $1, $4, $3, (SELECT owner FROM owner_case), (SELECT id FROM owner_case)
+    WHERE NOT EXISTS (SELECT FROM current WHERE left_at IS NULL)
+    ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue
+    RETURNING *
+), wait AS (
+    SELECT entered_at, owner, owner IS NULL AND (
+               $13::float8 IS NULL OR entered_at > $6::timestamptz - make_interval(secs => $13)
+           ) AS queue_first
+    FROM (SELECT * FROM entered UNION ALL SELECT * FROM current WHERE left_at IS NULL) AS w
+), older AS (""",
+    ),
+    ("w.entered_at < $3", "w.entered_at < (SELECT entered_at FROM wait)"),
+    (
+        "AND NOT (SELECT yes FROM older)",
+        "AND (SELECT queue_first FROM wait) AND NOT (SELECT yes FROM older)",
+    ),
+    (
+        "\nSELECT (SELECT yes FROM older) AS fifo, ",
+        "\nSELECT wait.entered_at AS wait_entered_at, wait.owner AS wait_owner, "
+        "wait.queue_first, (SELECT yes FROM older) AS fifo, ",
+    ),
+    ("FROM (SELECT) AS one LEFT JOIN", "FROM wait LEFT JOIN"),
+)
+
+
+async def enter_and_ring(
+    conn: Conn,
+    call_id: int,
+    caller: str,
+    queue: str,
+    at: datetime,
+    owner_first: bool,
+    max_wait: float | None,
+    owner_wait: float,
+    ring_timeout: float,
+    ring_period: float,
+) -> tuple[dict[str, Any], tuple[Offer, Agent] | bool | None]:
+    """The caller's wait ({entered_at, owner}) and, when the queue's turn was taken (see
+    _ENTER_AND_RING), what ring_from_queue returns; None when it was not."""
+    row = await conn.fetchrow(
+        _ENTER_AND_RING,
+        call_id,
+        caller,
+        at,
+        queue,
+        "queue",
+        at,
+        ring_timeout,
+        ring_period,
+        AGENT_CHANNEL,
+        at.isoformat(),
+        owner_wait,
+        owner_first,
+        max_wait,
+    )
+    wait = {"entered_at": row["wait_entered_at"], "owner": row["wait_owner"]}
+    if not row["queue_first"]:
+        return wait, None
+    return wait, _rang(row)
 
 
 async def ring_offer(
