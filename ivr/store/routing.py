@@ -177,8 +177,22 @@ async def ring_from_queue(
 ) -> tuple[Offer, Agent] | bool:
     """The queue's longest idle agent rings for the call (see _RING_QUEUE); else True if a
     caller who waited longer goes first, False if no agent is available."""
-    row = await conn.fetchrow(
-        _RING_QUEUE,
+    args = _turn_args(call_id, caller, entered_at, queue, at, owner_wait, ring_timeout, ring_period)
+    return _rang(await conn.fetchrow(_RING_QUEUE, *args))
+
+
+def _turn_args(
+    call_id: int,
+    caller: str,
+    entered_at: datetime,
+    queue: str,
+    at: datetime,
+    owner_wait: float,
+    ring_timeout: float,
+    ring_period: float,
+) -> tuple[Any, ...]:
+    """_RING_QUEUE's $1–$11 (and _ENTER_AND_RING's: there $3 is a new wait's entry time)."""
+    return (
         call_id,
         caller,
         entered_at,
@@ -191,7 +205,6 @@ async def ring_from_queue(
         at.isoformat(),
         owner_wait,
     )
-    return _rang(row)
 
 
 def _rang(row: Any) -> tuple[Offer, Agent] | bool:
@@ -264,22 +277,8 @@ async def enter_and_ring(
 ) -> tuple[dict[str, Any], tuple[Offer, Agent] | bool | None]:
     """The caller's wait ({entered_at, owner}) and, when the queue's turn was taken (see
     _ENTER_AND_RING), what ring_from_queue returns; None when it was not."""
-    row = await conn.fetchrow(
-        _ENTER_AND_RING,
-        call_id,
-        caller,
-        at,
-        queue,
-        "queue",
-        at,
-        ring_timeout,
-        ring_period,
-        AGENT_CHANNEL,
-        at.isoformat(),
-        owner_wait,
-        owner_first,
-        max_wait,
-    )
+    args = _turn_args(call_id, caller, at, queue, at, owner_wait, ring_timeout, ring_period)
+    row = await conn.fetchrow(_ENTER_AND_RING, *args, owner_first, max_wait)
     wait = {"entered_at": row["wait_entered_at"], "owner": row["wait_owner"]}
     if not row["queue_first"]:
         return wait, None
