@@ -89,6 +89,15 @@ async def claim_agent(
     return None if row is None else agent(row)
 
 
+def _edit(sql: str, *edits: tuple[str, str] | tuple[str, str, int]) -> str:
+    """A statement made from another: each (old, new[, times]) must be found exactly `times`
+    (1) times, so a change to the original that an edit no longer fits fails at import."""
+    for old, new, *times in edits:
+        assert sql.count(old) == (times[0] if times else 1), old
+        sql = sql.replace(old, new)
+    return sql
+
+
 # An agent starts ringing for a call, in one statement (it runs for every offer): the agent's
 # state, the offer, and two notices — the agent's new state, then the offer with the caller's
 # open case, if any. {agent}: which agent (the claimed one, or the queue's pick below).
@@ -122,7 +131,7 @@ _RING = _RING_ANY.format(
 # waiting for their case's owner, within owner_wait $11, does not count). Else the queue's
 # longest idle available agent is claimed (as claim_agent does: rows another call's
 # transaction holds are skipped) and rings. `fifo` says which; no offer when nobody rang.
-_RING_QUEUE = (
+_RING_QUEUE = _edit(
     _RING_ANY.format(
         agent="""older AS (
     SELECT EXISTS (
@@ -143,25 +152,22 @@ _RING_QUEUE = (
         + _AGENT
         + """
 )"""
-    )
-    .replace(
+    ),
+    (
         "\nSELECT offer.*,",
         "\nSELECT (SELECT yes FROM older) AS fifo, "
         + ", ".join(f"agent.{name} AS a_{name}" for name in _AGENT.split(", "))
         + ", offer.*,",
-    )
-    .replace(
-        "    pg_notify($9,",
-        "    CASE WHEN offer.id IS NOT NULL THEN pg_notify($9,",  # a ring's only
-    )
-    .replace("::text) AS", "::text) END AS")
-    .replace(
+    ),
+    # the two notices are a ring's only
+    ("    pg_notify($9,", "    CASE WHEN offer.id IS NOT NULL THEN pg_notify($9,", 2),
+    ("::text) AS", "::text) END AS", 2),
+    (
         "FROM offer LEFT JOIN open_case ON true",
         "FROM (SELECT) AS one LEFT JOIN (agent JOIN offer ON offer.agent_id = agent.id) ON true\n"
         "LEFT JOIN open_case ON offer.id IS NOT NULL",
-    )
+    ),
 )
-assert _RING_QUEUE.count("END AS") == 2 and "LEFT JOIN (agent JOIN offer" in _RING_QUEUE
 
 
 async def ring_from_queue(
@@ -211,13 +217,6 @@ def _rang(row: Any) -> tuple[Offer, Agent] | bool:
     if row["id"] is None:
         return bool(row["fifo"])
     return offer(row), agent({name: row[f"a_{name}"] for name in Agent.__dataclass_fields__})
-
-
-def _edit(sql: str, *edits: tuple[str, str]) -> str:
-    for old, new in edits:
-        assert sql.count(old) == 1, old
-        sql = sql.replace(old, new)
-    return sql
 
 
 # The wait webhook's usual case, in one statement where it took two: the caller's wait (the
