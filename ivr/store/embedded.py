@@ -40,6 +40,8 @@ _STOP_WAIT = 15.0  # seconds for a fast shutdown before escalating
 # two vacuums, and a new database is planned without statistics for that first minute
 # (bench/README.md: PostgreSQL's CPU per webhook 0.59 → 0.45 ms). Much shorter rounds cost
 # more than they save: each analyze makes every connection re-plan its statements.
+# Written as pg_settings shows them (setting and unit: "10s", not "10000ms"): a start that
+# finds them so changes nothing.
 SETTINGS = {"autovacuum_naptime": "10s"}
 
 Holder = tuple[int, float]  # pid, process start time
