@@ -101,6 +101,16 @@ WITH call AS (
 ), {_APPEND_EVENTS}
 SELECT {_COLUMNS} FROM call"""
 
+# _CREATE for a caller not on the block list ($6): nothing is inserted for a blocked one.
+_CREATE_UNLESS_BLOCKED = _CREATE.replace("    VALUES (", "    SELECT ").replace(
+    "cardinality($2::text[]))\n",
+    "cardinality($2::text[])\n    WHERE NOT EXISTS (\n"
+    "        SELECT 1 FROM blocked_numbers WHERE number = $6 AND blocked_at IS NOT NULL)\n",
+)
+assert (
+    _CREATE_UNLESS_BLOCKED.count("blocked_numbers") == 1 and "VALUES" not in _CREATE_UNLESS_BLOCKED
+)
+
 _SAVE = f"""
 WITH call AS (
     UPDATE calls SET seq = seq + 1, state = $5, reply = $6,
@@ -172,11 +182,17 @@ class CallStore:
         self._pool = pool
 
     async def create(
-        self, new: NewCall, first: TurnUpdate, conn: PoolConnectionProxy | None = None
+        self,
+        new: NewCall,
+        first: TurnUpdate,
+        conn: PoolConnectionProxy | None = None,
+        *,
+        unless_blocked: bool = False,
     ) -> CallRecord | None:
-        """Insert the call after its first step (seq 1) with its events; None if it exists."""
+        """Insert the call after its first step (seq 1) with its events; None if it exists
+        (or, `unless_blocked`, if its caller is on the block list: nothing is written)."""
         row = await (conn or self._pool).fetchrow(
-            _CREATE,
+            _CREATE_UNLESS_BLOCKED if unless_blocked else _CREATE,
             *_event_args(first.events),
             new.transport,
             new.external_id,

@@ -61,10 +61,10 @@ async def test_a_call_through_the_queue_to_an_agent_and_the_survey(
     paths = [path.split("?")[0].rsplit("/", 1)[-1] for path, _ in transcript.responses]
     assert paths == ["voice", "gather", "wait", "ring", "gather", "status"]
     run = statements.by_call[transcript.call_sid]
-    # voice 2 (read call and block list, insert with events); gather 1 (compare-and-set save,
-    # the call as this instance stored it); wait 5 (BEGIN, lock, the queue wait entered with
-    # the FIFO check and the longest idle agent's claim and ring, save, COMMIT); ring 5 (BEGIN,
-    # lock, answer, the answer and the hang-up saved as one step with the agent's release,
-    # COMMIT); the survey's key 1 (compare-and-set save with the routing's end of the call);
-    # status 0 (this instance stored the call's end).
-    assert len(run) == 14, "\n".join(run)
+    # voice 1 (the call and its events inserted, unless it exists or its caller is blocked);
+    # gather 1 (compare-and-set save, the call as this instance stored it); wait 5 (BEGIN,
+    # lock, the queue wait entered with the FIFO check and the longest idle agent's claim and
+    # ring, save, COMMIT); ring 5 (BEGIN, lock, answer, the answer and the hang-up saved as one
+    # step with the agent's release, COMMIT); the survey's key 1 (compare-and-set save with
+    # the routing's end of the call); status 0 (this instance stored the call's end).
+    assert len(run) == 13, "\n".join(run)
