@@ -101,6 +101,24 @@ async def test_create_twice_writes_nothing_the_second_time(
     assert other is not None and other.id != first.id
 
 
+async def test_create_unless_blocked_writes_nothing_for_a_blocked_caller(
+    calls: CallStore, pool: asyncpg.Pool
+) -> None:
+    caller = new_call().caller
+    await pool.execute(
+        "INSERT INTO blocked_numbers (number, flags, blocked_at) VALUES ($1, 2, $2)", caller, T0
+    )
+    assert await calls.create(new_call(), turn({}, "entered"), unless_blocked=True) is None
+    assert await pool.fetchval("SELECT count(*) FROM calls") == 0
+    assert await pool.fetchval("SELECT count(*) FROM call_events") == 0
+    # Flagged once, not blocked (blocked_at unset): the call is stored.
+    await pool.execute("UPDATE blocked_numbers SET blocked_at = NULL, flags = 1")
+    created = await calls.create(new_call(), turn({}, "entered"), unless_blocked=True)
+    assert created is not None and await event_numbers(pool, created.id) == [1]
+    # A retry of it writes nothing either.
+    assert await calls.create(new_call(), turn({}, "entered"), unless_blocked=True) is None
+
+
 async def test_unknown_call(calls: CallStore) -> None:
     assert await calls.get("twilio", "nope") is None
     async with calls.lock("twilio", "nope") as locked:
