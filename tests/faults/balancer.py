@@ -1,11 +1,15 @@
-"""A load balancer in front of `ivr serve` instances, as nginx is in deploy/nginx: requests go
-round-robin, and one an instance cannot answer (refused, reset, closed mid-request) is passed
-to the next instance — nginx's `proxy_next_upstream error timeout non_idempotent`, safe here
-because every webhook carries the step it answers (a repeat is replayed, not applied twice)."""
+"""A load balancer in front of `ivr serve` instances, as nginx is in deploy/nginx: a Twilio
+webhook goes to the instance its CallSid hashes to (`hash $twilio_call consistent`), so a call
+stays on one instance, other requests go round-robin; and one an instance cannot answer
+(refused, reset, closed mid-request) is passed to the next instance — nginx's
+`proxy_next_upstream error timeout non_idempotent`, safe here because every webhook carries
+the step it answers (a repeat is replayed, not applied twice)."""
 
 from __future__ import annotations
 
 import itertools
+import re
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,12 +18,14 @@ import aiohttp
 from aiohttp import web
 
 _FORWARDED = ("Content-Type", "X-Twilio-Signature", "User-Agent", "Authorization")
+_CALL_SID = re.compile(rb"(?:^|&)CallSid=([A-Za-z0-9]+)")  # deploy/nginx/hotline.conf's map
 
 
 class Balancer:
     def __init__(self) -> None:
         self.backends: list[str] = []
         self.served: Counter[str] = Counter()  # answered, by backend
+        self.calls: dict[str, set[str]] = {}  # the backends each CallSid's webhooks reached
         self.passed_on: Counter[str] = Counter()  # failed there, tried on the next one
         self._turn = itertools.count()
         self._http: aiohttp.ClientSession | None = None
@@ -28,7 +34,8 @@ class Balancer:
         assert self._http is not None
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k in _FORWARDED}
-        first = next(self._turn)
+        sid = _CALL_SID.search(body) if request.path.startswith("/twilio/") else None
+        first = zlib.crc32(sid[1]) if sid else next(self._turn)
         for n in range(len(self.backends)):
             backend = self.backends[(first + n) % len(self.backends)]
             try:
@@ -37,6 +44,8 @@ class Balancer:
                 ) as reply:
                     text = await reply.read()
                     self.served[backend] += 1
+                    if sid:
+                        self.calls.setdefault(sid[1].decode(), set()).add(backend)
                     kind = reply.headers.get("Content-Type", "text/plain").split(";")[0]
                     return web.Response(status=reply.status, body=text, content_type=kind)
             except (aiohttp.ClientConnectionError, TimeoutError):

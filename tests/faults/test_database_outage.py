@@ -10,7 +10,9 @@ import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import ClientSession, web
 
@@ -81,18 +83,11 @@ async def database(tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
 async def test_calls_go_on_through_a_database_outage(
     database: EmbeddedPostgres, tmp_path: Path
 ) -> None:
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    for name in ("hotline.yaml", "callback.yaml"):
-        shutil.copy(REPO / "flows" / name, flows / name)
-    hotline_yaml = flows / "hotline.yaml"  # a held caller is offered again every 30 s
-    hotline_yaml.write_text(
-        hotline_yaml.read_text("utf-8").replace(
-            "      max_wait: 3m\n", "      max_wait: 3m\n      retry: 30s\n"
-        )
-    )
     settings = Settings(
-        data_dir=tmp_path / "data", flows_dir=flows, twilio_auth_token=TOKEN, admin_token="adm"
+        data_dir=tmp_path / "data",
+        flows_dir=outage_flows(tmp_path),
+        twilio_auth_token=TOKEN,
+        admin_token="adm",
     )
     settings.data_dir.mkdir()
     clock = ManualClock()
@@ -126,7 +121,7 @@ async def test_calls_go_on_through_a_database_outage(
                 started = [call(peer, c, 100 + n) for n, c in enumerate(during)]
                 during_transcripts = await asyncio.gather(*started)
                 for caller in before:  # each pressed 9 and is at the English menu
-                    await wait_for(_at_second_gather(caller), "the English welcome menu")
+                    await wait_for(at_second_gather(caller), "the English welcome menu")
                 spooled = [json.loads(line) for line in spool_lines(settings.data_dir)]
                 live = f"{url}/admin/api/live"  # the admin API waits: 503, not a 500
                 async with http.get(live, headers={"Authorization": "Bearer adm"}) as r:
@@ -175,21 +170,7 @@ async def test_calls_go_on_through_a_database_outage(
             "hung_up_in_menu": HANG_UP,
             "callback_requested": DURING,
         }, dispositions
-        # Every spooled step is stored once: its events carry the step's seq, and each seq of a
-        # call was spooled by exactly one step with exactly those events.
-        rows = await pool.fetch(
-            """SELECT c.external_id, (e.data->>'spooled')::int AS seq, count(*) AS events
-               FROM call_events e JOIN calls c ON c.id = e.call_id
-               WHERE e.data ? 'spooled' GROUP BY 1, 2"""
-        )
-        in_db = {(r["external_id"], r["seq"]): r["events"] for r in rows}
-        in_spool = {(s["external_id"], s["seq"]): len(s["update"]["events"]) for s in spooled}
-        assert in_spool.items() <= in_db.items()
-        for record in calls.values():  # and seq counts every step of the call once
-            steps = await pool.fetchval(
-                "SELECT count(DISTINCT n) FROM call_events WHERE call_id = $1", record["id"]
-            )
-            assert steps >= record["seq"]
+        await assert_stored_once(pool, spooled)
         overflowed = {calls[t.call_sid]["id"] for t in during_transcripts}
         promised = await pool.fetch(
             """SELECT origin_call_id AS call_id, reason FROM callbacks
@@ -284,11 +265,44 @@ async def test_a_step_the_database_refuses_is_set_aside(running: Running) -> Non
     assert rejected["external_id"] == bad and rejected["new"]["caller"] == "+86138\x00"
 
 
+async def assert_stored_once(pool: asyncpg.Pool, spooled: list[dict[str, Any]]) -> None:
+    """Every spooled step is stored once: its events carry the step's seq, and each seq of a
+    call was spooled by exactly one step with exactly those events."""
+    rows = await pool.fetch(
+        """SELECT c.external_id, (e.data->>'spooled')::int AS seq, count(*) AS events
+           FROM call_events e JOIN calls c ON c.id = e.call_id
+           WHERE e.data ? 'spooled' GROUP BY 1, 2"""
+    )
+    in_db = {(r["external_id"], r["seq"]): r["events"] for r in rows}
+    in_spool = {(s["external_id"], s["seq"]): len(s["update"]["events"]) for s in spooled}
+    assert in_spool and in_spool.items() <= in_db.items()
+    for record in await pool.fetch("SELECT id, seq FROM calls"):  # seq counts each step once
+        steps = await pool.fetchval(
+            "SELECT count(DISTINCT n) FROM call_events WHERE call_id = $1", record["id"]
+        )
+        assert steps >= record["seq"]
+
+
+def outage_flows(tmp_path: Path) -> Path:
+    """The shipped flows, but a held caller is offered again every 30 s (of the manual clock)."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    for name in ("hotline.yaml", "callback.yaml"):
+        shutil.copy(REPO / "flows" / name, flows / name)
+    hotline_yaml = flows / "hotline.yaml"
+    hotline_yaml.write_text(
+        hotline_yaml.read_text("utf-8").replace(
+            "      max_wait: 3m\n", "      max_wait: 3m\n      retry: 30s\n"
+        )
+    )
+    return flows
+
+
 async def call(peer: TwilioPeer, caller: GatedCaller, n: int) -> CallTranscript:
     return await peer.call(to="+18005550100", from_=f"+86139{n:08d}", caller=caller)
 
 
-def _at_second_gather(caller: GatedCaller):  # type: ignore[no-untyped-def]
+def at_second_gather(caller: GatedCaller):  # type: ignore[no-untyped-def]
     async def check() -> bool:
         return caller.gathers >= 2 and caller.at_gather.is_set()
 
