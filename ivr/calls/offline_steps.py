@@ -21,6 +21,7 @@ from ivr.calls.step import (
     Render,
     Step,
     ends_routing,
+    first_step,
     log_step,
     replayed,
     transport_actions,
@@ -69,15 +70,12 @@ class OfflineSteps:
         loaded = (self.flows.by_name(flow_name) if flow_name else None) or self.flows.for_number(
             called
         )
-        event = ev.CallStarted(caller, called, False)
-        state, actions = engine.start(loaded.flow, event, {})
         now = self.clock.now()
-        entered = event_record(now, event)
-        entered.data.update(flow=loaded.name, version=loaded.version, hash=loaded.hash)
-        update = _spooled(turn_update(now, [entered], state, actions, render(actions, 1, state)), 1)
         new = NewCall(
             transport, external_id, caller, called, loaded.name, loaded.version, loaded.hash, now
         )
+        event, state, actions, update = first_step(loaded, new, False, render, {})
+        update = _spooled(update, 1)
         record = CallRecord(
             id=0,  # given when the call is stored
             transport=transport,

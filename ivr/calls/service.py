@@ -24,6 +24,7 @@ from ivr.calls.step import (
     Render,
     Step,
     ends_routing,
+    first_step,
     log_step,
     replayed,
     step_events,
@@ -365,13 +366,15 @@ class CallService:
         # Nearly every first webhook is a new call from a caller not on the block list: its
         # step is worked out for that and stored by one statement that checks both. Only a
         # retried webhook or a blocked caller costs the read, and a second try.
-        event, state, actions, update = self._first_step(loaded, new, False, render)
+        event, state, actions, update = first_step(loaded, new, False, render, self._directory())
         record = await self.store.create(new, update, unless_blocked=True)
         if record is None:
             existing, blocked = await self.store.opening(transport, external_id, caller)
             if existing is not None:  # Twilio retried the first webhook
                 return replayed(existing)
-            event, state, actions, update = self._first_step(loaded, new, blocked, render)
+            event, state, actions, update = first_step(
+                loaded, new, blocked, render, self._directory()
+            )
             record = await self.store.create(new, update)
         if record is None:  # lost a race with a concurrent retry of the same webhook
             existing = await self.store.get(transport, external_id)
@@ -379,16 +382,6 @@ class CallService:
             return replayed(existing)
         log_step(record, None, event, state, actions)
         return Step(record, state, transport_actions(actions), update.reply)
-
-    def _first_step(
-        self, loaded: LoadedFlow, new: NewCall, blocked: bool, render: Render
-    ) -> tuple[ev.CallStarted, CallState, list[act.Action], TurnUpdate]:
-        event = ev.CallStarted(new.caller, new.called, blocked)
-        state, actions = engine.start(loaded.flow, event, self._directory())
-        entered = event_record(new.started_at, event)
-        entered.data.update(flow=loaded.name, version=loaded.version, hash=loaded.hash)
-        reply = render(actions, 1, state)
-        return event, state, actions, turn_update(new.started_at, [entered], state, actions, reply)
 
     async def _advance(
         self,

@@ -3,17 +3,19 @@ memory while the database is unreachable (ivr.calls.offline)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 
-from ivr.calls.records import action_records, ended_record
+from ivr.calls.records import action_records, ended_record, event_record
 from ivr.script import actions as act
+from ivr.script import engine
 from ivr.script import events as ev
+from ivr.script.loader import LoadedFlow
 from ivr.script.state import CallState
-from ivr.store.calls import CallRecord, EventRecord, TurnUpdate
+from ivr.store.calls import CallRecord, EventRecord, NewCall, TurnUpdate
 
 log = structlog.get_logger("ivr.calls.service")
 
@@ -66,6 +68,22 @@ def turn_update(
         disposition=state.disposition if state.ended else None,
         ended_at=now if state.ended else None,
     )
+
+
+def first_step(
+    loaded: LoadedFlow,
+    new: NewCall,
+    blocked: bool,
+    render: Render,
+    directory: Mapping[str, str],
+) -> tuple[ev.CallStarted, CallState, list[act.Action], TurnUpdate]:
+    """A new call's first step (seq 1), at `new.started_at`: its entry names the flow."""
+    event = ev.CallStarted(new.caller, new.called, blocked)
+    state, actions = engine.start(loaded.flow, event, directory)
+    entered = event_record(new.started_at, event)
+    entered.data.update(flow=loaded.name, version=loaded.version, hash=loaded.hash)
+    reply = render(actions, 1, state)
+    return event, state, actions, turn_update(new.started_at, [entered], state, actions, reply)
 
 
 def ends_routing(state: CallState, event: ev.Event | None) -> bool:
