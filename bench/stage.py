@@ -17,7 +17,7 @@ import asyncpg
 import psutil
 
 from ivr.store import EmbeddedPostgres, create_pool, migrate, start_embedded
-from tests.e2e.processes import Server, free_port, start_server, wait_for
+from tests.e2e.processes import Server, free_port, start_server, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,7 +105,6 @@ def postgres_pids(db: EmbeddedPostgres) -> list[int]:
 @contextlib.asynccontextmanager
 async def bare_server(workdir: Path) -> AsyncIterator[tuple[str, int]]:
     """`python -m bench.bare` on a free loopback port; yields its URL and pid."""
-    import aiohttp
 
     port = free_port()
     with (workdir / "bare.log").open("wb") as log:
@@ -117,17 +116,7 @@ async def bare_server(workdir: Path) -> AsyncIterator[tuple[str, int]]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        async with aiohttp.ClientSession() as http:
-
-            async def up() -> bool:
-                assert process.poll() is None, "the bare server exited"
-                try:
-                    async with http.get(url + "/healthz") as response:
-                        return response.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await wait_for(up, "the bare server")
+        await wait_until_healthy(process, url, "the bare server", (workdir / "bare.log").read_text)
         yield url, process.pid
     finally:
         process.terminate()

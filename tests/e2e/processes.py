@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,19 +86,26 @@ async def start_server(
             cwd=workdir,
         )
     server = Server(process, f"http://127.0.0.1:{port}", data_dir, flows_dir, log)
+    try:
+        await wait_until_healthy(process, server.url, name, log.read_text)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+async def wait_until_healthy(
+    process: subprocess.Popen[bytes], url: str, what: str, why: Callable[[], str]
+) -> None:
+    """Poll `url`/healthz until it answers 200; fail at once, with `why()`, if `process` exits."""
     async with aiohttp.ClientSession() as http:
 
         async def healthy() -> bool:
-            assert process.poll() is None, log.read_text()
+            assert process.poll() is None, why()
             try:
-                async with http.get(server.url + "/healthz") as response:
+                async with http.get(url + "/healthz") as response:
                     return response.status == 200
             except aiohttp.ClientConnectionError:
                 return False
 
-        try:
-            await wait_for(healthy, f"{name} to answer /healthz")
-        except BaseException:
-            server.stop()
-            raise
-    return server
+        await wait_for(healthy, f"{what} to answer /healthz")

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from tests.e2e.conftest import REPO
-from tests.e2e.processes import free_port, wait_for
+from tests.e2e.processes import free_port, wait_until_healthy
 
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
@@ -91,17 +91,7 @@ http {{
     process = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", config])  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
     try:
-        async with aiohttp.ClientSession() as http:
-
-            async def up() -> bool:
-                assert process.poll() is None, (tmp_path / "error.log").read_text()
-                try:
-                    async with http.get(url + "/healthz") as response:
-                        return response.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await wait_for(up, "nginx")
+        await wait_until_healthy(process, url, "nginx", (tmp_path / "error.log").read_text)
         yield url
     finally:
         process.terminate()
