@@ -119,6 +119,21 @@ async def test_create_unless_blocked_writes_nothing_for_a_blocked_caller(
     assert await calls.create(new_call(), turn({}, "entered"), unless_blocked=True) is None
 
 
+async def test_each_write_returns_the_record_as_stored(calls: CallStore) -> None:
+    """A write returns only what the database decides; the record it gives back is still
+    the stored one, field for field (a disposition or end kept when a step sets none)."""
+    created = await calls.create(new_call(), turn({"step": "welcome"}, "entered"))
+    assert created is not None and created == await calls.get("twilio", "CA1")
+    saved = await calls.save_if(created, turn({"step": "agents", "n": [1, "二"]}, "input"))
+    assert saved is not None and saved.seq == 2 and saved == await calls.get("twilio", "CA1")
+    answered = await calls.save_if(saved, turn({"step": "talk"}, "input", disposition="answered"))
+    assert answered is not None and answered == await calls.get("twilio", "CA1")
+    assert await calls.save_if(saved, turn({"step": "late"})) is None  # seq moved on
+    ended = await calls.save_ending(answered, turn({"step": "end"}, "ended", ended_at=at(9)), at(9))
+    assert ended is not None and ended == await calls.get("twilio", "CA1")
+    assert (ended.seq, ended.disposition, ended.ended_at) == (4, "answered", at(9))
+
+
 async def test_unknown_call(calls: CallStore) -> None:
     assert await calls.get("twilio", "nope") is None
     async with calls.lock("twilio", "nope") as locked:
