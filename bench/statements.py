@@ -80,21 +80,14 @@ async def one_round(
         assert record is not None
         created.append(record)
 
-    figures["create (insert with 2 events)"] = await measure(
-        db, create, range(first, first + calls), concurrency
-    )
-    figures["get (a call's whole row)"] = await measure(
-        db, lambda r: store.get(r.transport, r.external_id), created, concurrency
-    )
-    figures["select its seq by id"] = await measure(
-        db,
-        lambda r: pool.fetchval("SELECT seq FROM calls WHERE id = $1", r.id),
-        created,
-        concurrency,
-    )
-    figures["select 1 (a round trip)"] = await measure(
-        db, lambda r: pool.fetchval("SELECT 1"), created, concurrency
-    )
+    async def run(name: str, fn: Callable[[Any], Awaitable[object]], items: Sequence[Any]) -> None:
+        figures[name] = await measure(db, fn, items, concurrency)
+
+    await run("create (insert with 2 events)", create, range(first, first + calls))
+    await run("get (a call's whole row)", lambda r: store.get(r.transport, r.external_id), created)
+    seq = "SELECT seq FROM calls WHERE id = $1"
+    await run("select its seq by id", lambda r: pool.fetchval(seq, r.id), created)
+    await run("select 1 (a round trip)", lambda r: pool.fetchval("SELECT 1"), created)
     saved: list[CallRecord] = []
 
     async def save_if(record: CallRecord) -> None:
@@ -102,15 +95,12 @@ async def one_round(
         assert result is not None
         saved.append(result)
 
-    figures["save_if (update with 2 events)"] = await measure(db, save_if, created, concurrency)
-    figures["update seq (a commit)"] = await measure(
-        db,
-        lambda r: pool.execute("UPDATE calls SET seq = seq WHERE id = $1", r.id),
-        saved,
-        concurrency,
-    )
-    figures["save_ending (and the routing's end)"] = await measure(
-        db, lambda r: store.save_ending(r, step(now, ended=True), now), saved, concurrency
+    await run("save_if (update with 2 events)", save_if, created)
+    touch = "UPDATE calls SET seq = seq WHERE id = $1"
+    await run("update seq (a commit)", lambda r: pool.execute(touch, r.id), saved)
+    ending = step(now, ended=True)
+    await run(
+        "save_ending (and the routing's end)", lambda r: store.save_ending(r, ending, now), saved
     )
     return figures
 
