@@ -3,7 +3,9 @@
 Two kinds of numbers: this process's own (the request-time histogram, AGI sessions, Python's
 process metrics), and what the stored records say now (calls, queue waits, offers, callback
 jobs, agents) — read from PostgreSQL at each scrape, so every instance reports the same values
-for those: aggregate them with max(), not sum(). "Today" is since 00:00 UTC. Unauthenticated,
+for those: aggregate them with max(), not sum(). "Today" is since 00:00 UTC. While PostgreSQL
+cannot be reached the records' gauges are left out and the rest is served, with
+`hotline_database_reachable 0` and `hotline_spooled_steps` (ivr.calls.offline). Unauthenticated,
 like most exporters: restrict /metrics at the proxy if its counts are not for everyone.
 """
 
@@ -12,14 +14,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from handlers.runtime import Hotline
+from ivr.calls.offline import Offline, unreachable
 from ivr.metrics.live import RecordCounts, record_counts
 from ivr.metrics.process import HTTP_SECONDS
+
+log = structlog.get_logger(__name__)
 
 
 @web.middleware
@@ -46,11 +52,41 @@ class PrometheusExport:
         return [web.get("/metrics", self.metrics)]
 
     async def metrics(self, request: web.Request) -> web.Response:
-        counts = await record_counts(self.hotline.pool, self.hotline.clock.now())
-        records = CollectorRegistry(auto_describe=False)
-        records.register(RecordsCollector(counts))
-        body = generate_latest(REGISTRY) + generate_latest(records)
+        """This process's numbers always; the records' when the database answers. An outage
+        is when the rest matters most (the spool, the webhooks' times), so it is no 503."""
+        scrape = CollectorRegistry(auto_describe=False)
+        try:
+            counts = await record_counts(self.hotline.pool, self.hotline.clock.now())
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            log.warning("/metrics without the records: database unreachable", error=repr(exc))
+            counts = None
+        else:
+            scrape.register(RecordsCollector(counts))
+        scrape.register(OutageCollector(counts is not None, self.hotline.calls.offline))
+        body = generate_latest(REGISTRY) + generate_latest(scrape)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class OutageCollector(Collector):
+    """Whether this scrape could read the records, and the steps spooled meanwhile."""
+
+    def __init__(self, reachable: bool, offline: Offline | None) -> None:
+        self.reachable = reachable
+        self.spooled = len(offline.pending()) if offline is not None else 0
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "hotline_database_reachable",
+            "1 if this scrape read the records from PostgreSQL, 0 if it could not reach it",
+            value=1.0 if self.reachable else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "hotline_spooled_steps",
+            "Call steps this process took without the database and has not stored yet",
+            value=float(self.spooled),
+        )
 
 
 class RecordsCollector(Collector):

@@ -126,6 +126,11 @@ async def test_calls_go_on_through_a_database_outage(
                 live = f"{url}/admin/api/live"  # the admin API waits: 503, not a 500
                 async with http.get(live, headers={"Authorization": "Bearer adm"}) as r:
                     assert r.status == 503, await r.text()
+                # /metrics goes on without the records: the outage and the spool, and the rest
+                outage_metrics = await metric_lines(http, url)
+                assert "hotline_database_reachable 0.0" in outage_metrics
+                assert f"hotline_spooled_steps {float(len(spooled))}" in outage_metrics
+                assert not any(m.startswith("hotline_agents{") for m in outage_metrics)
                 await wait_for(_done(running[BEFORE:]), "the callers who hung up")
 
                 restarted = await start_embedded(tmp_path / "db")
@@ -137,6 +142,11 @@ async def test_calls_go_on_through_a_database_outage(
                     return not offline.pending() and not offline.is_down()
 
                 await wait_for(stored, "the spooled steps to be stored")
+                back_metrics = await metric_lines(http, url)
+                assert {"hotline_database_reachable 1.0", "hotline_spooled_steps 0.0"} <= (
+                    back_metrics
+                )
+                assert any(m.startswith("hotline_agents{") for m in back_metrics)
                 back.set()
                 transcripts = list(await asyncio.gather(*running)) + during_transcripts
             log_lines = spool_lines(settings.data_dir)
@@ -281,6 +291,12 @@ async def assert_stored_once(pool: asyncpg.Pool, spooled: list[dict[str, Any]]) 
             "SELECT count(DISTINCT n) FROM call_events WHERE call_id = $1", record["id"]
         )
         assert steps >= record["seq"]
+
+
+async def metric_lines(http: ClientSession, url: str) -> set[str]:
+    async with http.get(f"{url}/metrics") as response:
+        assert response.status == 200, await response.text()
+        return set((await response.text()).splitlines())
 
 
 def outage_flows(tmp_path: Path) -> Path:

@@ -131,6 +131,7 @@ async def test_prometheus(running: Running) -> None:
     assert status == 200
     lines = set(str(text).splitlines())
     assert "hotline_agi_sessions 1.0" in lines
+    assert {"hotline_database_reachable 1.0", "hotline_spooled_steps 0.0"} <= lines
     assert 'hotline_agents{state="offline"} 3.0' in lines
     assert 'hotline_callbacks{state="completed"} 4.0' in lines
     assert 'hotline_queue_waiting{queue="general"} 1.0' in lines
