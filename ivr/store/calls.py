@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from ivr.store.derive import derive
 from ivr.store.routing import AGENT_CHANNEL, END_CALL_CTES
 
 
@@ -106,13 +107,14 @@ WITH call AS (
 SELECT id FROM call"""
 
 # _CREATE for a caller not on the block list ($6): nothing is inserted for a blocked one.
-_CREATE_UNLESS_BLOCKED = _CREATE.replace("    VALUES (", "    SELECT ").replace(
-    "cardinality($2::text[]))\n",
-    "cardinality($2::text[])\n    WHERE NOT EXISTS (\n"
-    "        SELECT 1 FROM blocked_numbers WHERE number = $6 AND blocked_at IS NOT NULL)\n",
-)
-assert (
-    _CREATE_UNLESS_BLOCKED.count("blocked_numbers") == 1 and "VALUES" not in _CREATE_UNLESS_BLOCKED
+_CREATE_UNLESS_BLOCKED = derive(
+    _CREATE,
+    ("    VALUES (", "    SELECT "),
+    (
+        "cardinality($2::text[]))\n",
+        "cardinality($2::text[])\n    WHERE NOT EXISTS (\n"
+        "        SELECT 1 FROM blocked_numbers WHERE number = $6 AND blocked_at IS NOT NULL)\n",
+    ),
 )
 
 _SAVE = f"""
@@ -127,8 +129,7 @@ SELECT {_SAVED} FROM call"""
 
 # _SAVE, unless another step got there first: a compare-and-set on seq, for a step that needs
 # no lock because it writes nothing but the call (CallService's menu steps).
-_SAVE_IF = _SAVE.replace("WHERE id = $4\n", "WHERE id = $4 AND seq = $9\n")
-assert _SAVE_IF != _SAVE
+_SAVE_IF = derive(_SAVE, ("WHERE id = $4\n", "WHERE id = $4 AND seq = $9\n"))
 
 # _SAVE for a step after which the call is over for the routing (it ended, or its agent hung
 # up): the routing's end of the call (ivr.store.routing.END_CALL_CTES) in the same statement,
@@ -138,13 +139,14 @@ assert _SAVE_IF != _SAVE
 _END_CALL = END_CALL_CTES.format(
     call="$4", at="$11", channel="$10", gate="EXISTS (SELECT FROM call)"
 ).strip()
-_SAVE_ENDING = _SAVE.replace(
-    "WHERE id = $4\n", "WHERE id = $4 AND ($9::int IS NULL OR seq = $9)\n"
-).replace(
-    f"\nSELECT {_SAVED} FROM call",
-    f", {_END_CALL}\nSELECT {_SAVED}, (SELECT count(*) FROM end_notices) AS notices FROM call",
+_SAVE_ENDING = derive(
+    _SAVE,
+    ("WHERE id = $4\n", "WHERE id = $4 AND ($9::int IS NULL OR seq = $9)\n"),
+    (
+        f"\nSELECT {_SAVED} FROM call",
+        f", {_END_CALL}\nSELECT {_SAVED}, (SELECT count(*) FROM end_notices) AS notices FROM call",
+    ),
 )
-assert _SAVE_ENDING.count("end_notices") == 2 and "seq = $9" in _SAVE_ENDING
 
 _APPEND = f"""
 WITH call AS (

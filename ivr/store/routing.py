@@ -11,6 +11,7 @@ from typing import Any
 from asyncpg.pool import PoolConnectionProxy
 
 from ivr.routing.model import Agent, Case, Offer
+from ivr.store.derive import derive
 
 Conn = PoolConnectionProxy
 AGENT_CHANNEL = "hotline_agents"  # LISTEN/NOTIFY: pushes to agents' consoles on any instance
@@ -89,15 +90,6 @@ async def claim_agent(
     return None if row is None else agent(row)
 
 
-def _edit(sql: str, *edits: tuple[str, str] | tuple[str, str, int]) -> str:
-    """A statement made from another: each (old, new[, times]) must be found exactly `times`
-    (1) times, so a change to the original that an edit no longer fits fails at import."""
-    for old, new, *times in edits:
-        assert sql.count(old) == (times[0] if times else 1), old
-        sql = sql.replace(old, new)
-    return sql
-
-
 # An agent starts ringing for a call, in one statement (it runs for every offer): the agent's
 # state, the offer, and two notices — the agent's new state, then the offer with the caller's
 # open case, if any. {agent}: which agent (the claimed one, or the queue's pick below).
@@ -131,7 +123,7 @@ _RING = _RING_ANY.format(
 # waiting for their case's owner, within owner_wait $11, does not count). Else the queue's
 # longest idle available agent is claimed (as claim_agent does: rows another call's
 # transaction holds are skipped) and rings. `fifo` says which; no offer when nobody rang.
-_RING_QUEUE = _edit(
+_RING_QUEUE = derive(
     _RING_ANY.format(
         agent="""older AS (
     SELECT EXISTS (
@@ -226,7 +218,7 @@ def _rang(row: Any) -> tuple[Offer, Agent] | bool:
 # not waited `max_wait` ($13) yet — the queue's turn (as _RING_QUEUE, this caller's entry
 # read from the wait). `queue_first` says whether the turn was taken; when it was not, the
 # router goes on from the wait it returns (the owner's ring, the wait for them, overflow).
-_ENTER_AND_RING = _edit(
+_ENTER_AND_RING = derive(
     _RING_QUEUE,
     (
         "\nWITH older AS (",
