@@ -372,9 +372,10 @@ class CallService:
             existing, blocked = await self.store.opening(transport, external_id, caller)
             if existing is not None:  # Twilio retried the first webhook
                 return replayed(existing)
-            event, state, actions, update = first_step(
-                loaded, new, blocked, render, self._directory()
-            )
+            if blocked:  # else the block was lifted meanwhile: the same step, stored as it is
+                event, state, actions, update = first_step(
+                    loaded, new, blocked, render, self._directory()
+                )
             record = await self.store.create(new, update)
         if record is None:  # lost a race with a concurrent retry of the same webhook
             existing = await self.store.get(transport, external_id)
