@@ -105,7 +105,6 @@ def postgres_pids(db: EmbeddedPostgres) -> list[int]:
 @contextlib.asynccontextmanager
 async def bare_server(workdir: Path) -> AsyncIterator[tuple[str, int]]:
     """`python -m bench.bare` on a free loopback port; yields its URL and pid."""
-
     port = free_port()
     with (workdir / "bare.log").open("wb") as log:
         process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
