@@ -49,12 +49,27 @@ def _encode(action: Any) -> dict[str, Any]:
     encoded: dict[str, Any] = {"kind": type(action).__name__}
     for f in fields(action):
         value = getattr(action, f.name)
-        encoded[f.name] = _encode(value) if is_dataclass(value) else value
+        if is_dataclass(value):
+            value = _encode(value)
+        elif isinstance(value, tuple):
+            value = [_encode(v) if is_dataclass(v) else v for v in value]
+        encoded[f.name] = value
     return encoded
 
 
 def _decode(item: Any) -> Any:
     if not isinstance(item, dict) or item.get("kind") not in _KINDS:
         raise ValueError(f"not an action: {item!r:.80}")
-    values = {k: _decode(v) if isinstance(v, dict) else v for k, v in item.items() if k != "kind"}
+    values = {k: _value(v) for k, v in item.items() if k != "kind"}
+    if item["kind"] == "RouteToQueue":  # stored before prompts had parts: one Say, or none
+        hold = values.get("hold")
+        values["hold"] = () if hold is None else (hold,) if isinstance(hold, act.Say) else hold
     return _KINDS[item["kind"]](**values)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _decode(value)
+    if isinstance(value, list):
+        return tuple(_value(v) for v in value)
+    return value

@@ -166,7 +166,7 @@ class OfflineSteps:
         held = (now - self.memory.queued_since(key, now)).total_seconds()
         if spec.max_wait is None or held < spec.max_wait:
             hold = engine.hold_prompt(loaded.flow, before)
-            return before, [*([hold] if hold else []), act.Hold(spec.retry)], inputs, work
+            return before, [*hold, act.Hold(spec.retry)], inputs, work
         event = ev.QueueOverflow()
         state, actions = engine.advance(loaded.flow, before, event, {})
         return state, actions, [*inputs, event_record(now, event)], work

@@ -29,6 +29,8 @@ def action_records(at: datetime, actions: list[act.Action]) -> list[EventRecord]
     records = []
     for action in actions:
         kind = _ACTION_EVENTS.get(type(action))
+        if isinstance(action, act.Say) and action.part:
+            continue  # one event per prompt said, not per part
         if kind is not None:
             records.append(EventRecord(at, kind, _action_data(action)))
     return records

@@ -540,8 +540,7 @@ class CallService:
             return ctx.before, [act.RingAgent(o.id, a.id, a.device, o.ring_timeout)], inputs
         if isinstance(decision, Wait):
             hold = engine.hold_prompt(ctx.loaded.flow, ctx.before)
-            actions: list[act.Action] = [hold] if hold else []
-            return ctx.before, [*actions, act.Hold(decision.seconds)], inputs
+            return ctx.before, [*hold, act.Hold(decision.seconds)], inputs
         event = ev.QueueOverflow()
         state, actions = engine.advance(ctx.loaded.flow, ctx.before, event, self._directory())
         return state, actions, [*inputs, event_record(ctx.now, event)]
@@ -632,10 +631,6 @@ class CallService:
         except _Moved:
             return None
         return saved
-
-    async def hold_prompt(self, flow_hash: str, state: CallState) -> act.Say | None:
-        loaded = await self.flows.by_hash(flow_hash)
-        return engine.hold_prompt(loaded.flow, state)
 
     async def _core_actions(
         self, conn: object, record: CallRecord, actions: list[act.Action], now: datetime

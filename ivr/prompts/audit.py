@@ -26,7 +26,7 @@ def audio_problems(loaded: LoadedFlow, root: Path) -> list[Problem]:
     for sound in prompt_sounds(flow):
         if sound.file(root, WAV8K.extension).is_file():
             continue
-        where = ("prompts", sound.prompt, sound.language)
+        where = ("prompts", sound.prompt, sound.written_in, sound.part)
         problems.append(source.problem(where, _message(sound, flow, root), warn=True))
     return sorted(problems, key=lambda p: (p.line, p.col))
 
@@ -34,6 +34,8 @@ def audio_problems(loaded: LoadedFlow, root: Path) -> list[Problem]:
 def _message(sound: PromptSound, flow: Flow, root: Path) -> str:
     played_by = "Asterisk" if "asterisk" in flow.transports else "Twilio <Play>"
     what = f"prompt '{sound.prompt}' in {sound.language}"
+    if sound.parts > 1:
+        what = f"part {sound.part + 1} of prompt '{sound.prompt}' in {sound.written_in}"
     if _older_files(sound, root):
         return f"the audio of {what} is stale (its text or voice changed): {REBUILD}"
     return f"no audio for {what} in {root} ({played_by} plays it): {REBUILD}"

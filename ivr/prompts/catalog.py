@@ -14,14 +14,18 @@ from ivr.script.model import Flow
 
 @dataclass(frozen=True, slots=True)
 class PromptSound:
-    """One prompt in one language: the text to speak and where its sound file lives."""
+    """One prompt in one language (one part of it, for a prompt written in parts: see
+    model.prompt_parts): the text to speak and where its sound file lives."""
 
     flow: str
     prompt: str
-    language: str
+    language: str  # the language it is spoken in (a part's own)
     text: str
     voice: str | None
     name: str  # naming.sound_name: relative to the language folder, without extension
+    written_in: str = ""  # the language of the prompt's text it is part of
+    part: int = 0
+    parts: int = 1
 
     @property
     def key(self) -> str:
@@ -32,26 +36,44 @@ class PromptSound:
         return root / self.language / f"{self.name}{extension}"
 
 
-def prompt_sound(flow: Flow, prompt: str, language: str) -> PromptSound:
-    said = engine.say(flow, language, prompt)
-    name = said.sound or naming.sound_name(flow.flow, prompt, said.text, said.voice)
-    return PromptSound(flow.flow, prompt, said.language, said.text, said.voice, name)
+def prompt_part_sounds(flow: Flow, prompt: str, language: str) -> list[PromptSound]:
+    """`prompt` as said to a caller in `language`: one sound per part."""
+    says = engine.say(flow, language, prompt)
+    return [
+        PromptSound(
+            flow.flow,
+            prompt,
+            said.language,
+            said.text,
+            said.voice,
+            said.sound or naming.sound_name(flow.flow, prompt, said.text, said.voice),
+            language,
+            said.part,
+            len(says),
+        )
+        for said in says
+    ]
 
 
 def prompt_sounds(flow: Flow) -> list[PromptSound]:
     """Every prompt of the flow in every language it declares."""
     return [
-        prompt_sound(flow, prompt, language)
+        sound
         for language in flow.all_languages
         for prompt in flow.prompts
+        for sound in prompt_part_sounds(flow, prompt, language)
     ]
 
 
-def playback_path(flow: Flow, prompt: str, language: str, root: str | PurePath) -> PurePosixPath:
-    """The file Asterisk plays for `prompt` in `language`: absolute when `root` is, without
-    extension (`ivr prompts build` made `.wav` and `.sln16`; Asterisk picks the format)."""
-    said = engine.say(flow, language, prompt)
-    return naming.sound_path(str(root), said.language, flow.flow, prompt, said.text, said.voice)
+def playback_paths(
+    flow: Flow, prompt: str, language: str, root: str | PurePath
+) -> list[PurePosixPath]:
+    """The files Asterisk plays for `prompt` in `language` (one per part): absolute when `root`
+    is, without extension (`ivr prompts build` made `.wav` and `.sln16`; Asterisk picks)."""
+    return [
+        naming.sound_path(str(root), s.language, flow.flow, prompt, s.text, s.voice)
+        for s in engine.say(flow, language, prompt)
+    ]
 
 
 def say_playback_path(say: act.Say, root: str | PurePath) -> PurePosixPath | None:

@@ -2,6 +2,7 @@
 
     {folder}/{language}/{flow}/{prompt}.wav      the recording (any PCM WAV; sox reads more)
     {folder}/{language}/{flow}/{prompt}.txt      optional: the script the speaker read
+    {folder}/{language}/{flow}/{prompt}.{n}.wav  part n (from 1) of a prompt written in parts
 
 When the `.txt` is there and no longer matches the prompt's text in the flow, the recording is
 of an older text: it is not used (the engine speaks the new text) until it is re-recorded.
@@ -24,7 +25,8 @@ class RecordingsFolder:
 
     def recording(self, sound: PromptSound) -> Path | None:
         """The recording that covers `sound`, if there is a current one."""
-        wav = self.folder / sound.language / sound.flow / f"{sound.prompt}.wav"
+        name = f"{sound.prompt}.{sound.part + 1}" if sound.parts > 1 else sound.prompt
+        wav = self.folder / (sound.written_in or sound.language) / sound.flow / f"{name}.wav"
         if not wav.is_file():
             return None
         script = wav.with_suffix(".txt")

@@ -17,6 +17,8 @@ class Say:
     # The flow asks for the sound file even where the transport could speak the text itself
     # (Twilio <Play> rather than <Say>); a transport without text-to-speech always plays it.
     prefer_sound: bool = field(default=False, compare=False)
+    # Which part of its prompt (model.prompt_parts): 0 for the first, or only, one.
+    part: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +34,7 @@ class Collect:
 class RouteToQueue:
     queue: str
     owner_first: bool = True
-    hold: Say | None = None
+    hold: tuple[Say, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ivr.errors import Problem
-from ivr.script.model import Choice, Flow, NoInput, Step
+from ivr.script.model import Choice, Flow, NoInput, PromptPart, Step, prompt_parts
 from ivr.script.yamlsource import Path, Source
 
 _KEY = re.compile(r"^[0-9*#]$")
@@ -153,21 +153,38 @@ def _check_languages(flow: Flow, source: Source) -> list[Problem]:
         problems.append(source.problem(("language",), f"'{flow.language}' is not in languages"))
     for prompt, texts in flow.prompts.items():
         for lang in declared:
-            if not (texts.get(lang) or "").strip():
+            if isinstance(texts.get(lang, ""), str) and not texts.get(lang, "").strip():
                 problems.append(
                     source.problem(
                         ("prompts", prompt), f"prompt '{prompt}' has no {lang} text", key=True
                     )
                 )
-        for lang in texts:
+        for lang, text in texts.items():
             if lang not in declared:
                 path = ("prompts", prompt, lang)
                 problems.append(source.problem(path, f"language '{lang}' {undeclared}", key=True))
+            if isinstance(text, list):
+                problems += _check_parts(source, ("prompts", prompt, lang), text, declared)
     for name, step in flow.steps.items():
         for key, choice in (step.menu.choices if step.menu else {}).items():
             if isinstance(choice, Choice) and choice.language and choice.language not in declared:
                 path = ("steps", name, "menu", "choices", key, "language")
                 problems.append(source.problem(path, f"language '{choice.language}' {undeclared}"))
+    return problems
+
+
+def _check_parts(
+    source: Source, path: Path, parts: list[PromptPart], declared: list[str]
+) -> list[Problem]:
+    """A prompt written in parts: each has text, in a declared language."""
+    problems = []
+    for n, (lang, text) in enumerate(prompt_parts(parts, str(path[-1]))):
+        if not text.strip():
+            message = f"part {n + 1} of prompt '{path[1]}' in {path[2]} has no text"
+            problems.append(source.problem((*path, n), message))
+        elif lang not in declared:
+            message = f"language '{lang}' is not declared in languages ({', '.join(declared)})"
+            problems.append(source.problem((*path, n, lang), message, key=True))
     return problems
 
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol, TypeVar
 from ivr.prompts.naming import sound_name
 from ivr.script import actions as act
 from ivr.script import events as ev
-from ivr.script.model import Flow
+from ivr.script.model import Flow, prompt_parts
 from ivr.script.state import CallState
 
 MAX_HOPS = 32  # steps entered in one turn; the validator rejects loops, this is the backstop
@@ -49,7 +49,7 @@ class Turn:
 
     def say(self, prompt: str | None) -> None:
         if prompt is not None:
-            self.actions.append(say(self.flow, self.state.language, prompt))
+            self.actions.extend(say(self.flow, self.state.language, prompt))
 
     def collect(self, max_digits: int, timeout: float) -> None:
         self.state.waiting = "input"
@@ -77,13 +77,19 @@ class Turn:
         return self.flow.dial_target(number) or self.directory.get(number)
 
 
-def say(flow: Flow, language: str, prompt: str) -> act.Say:
-    """A prompt in the caller's language (the flow's own language if it lacks that one)."""
+def say(flow: Flow, language: str, prompt: str) -> list[act.Say]:
+    """A prompt in the caller's language (the flow's own language if it lacks that one): one
+    Say per part, each in its own language and voice."""
     texts = flow.prompts[prompt]
-    text = texts.get(language) or texts.get(flow.language) or next(iter(texts.values()))
-    voice = flow.voices.get(language)
-    sound = sound_name(flow.flow, prompt, text, voice)
-    return act.Say(prompt, text, language, voice, sound, flow.twilio_prompts == "play")
+    written = next((lang for lang in (language, flow.language) if texts.get(lang)), None)
+    written = written or next(iter(texts))
+    says = []
+    for n, (part_language, text) in enumerate(prompt_parts(texts[written], written)):
+        voice = flow.voices.get(part_language)
+        sound = sound_name(flow.flow, prompt, text, voice)
+        prefer_sound = flow.twilio_prompts == "play"
+        says.append(act.Say(prompt, text, part_language, voice, sound, prefer_sound, part=n))
+    return says
 
 
 def whisper(flow: Flow, entry: str, language: str | None = None) -> list[act.Say]:
@@ -95,16 +101,16 @@ def whisper(flow: Flow, entry: str, language: str | None = None) -> list[act.Say
         spec = flow.steps[name].say
         if spec is None:
             break
-        says.append(say(flow, language or flow.language, spec.prompt))
+        says.extend(say(flow, language or flow.language, spec.prompt))
         name = spec.next
     return says
 
 
-def hold_prompt(flow: Flow, state: CallState) -> act.Say | None:
+def hold_prompt(flow: Flow, state: CallState) -> list[act.Say]:
     """What a caller waiting in the current queue step hears between attempts."""
     spec = flow.steps.get(state.step)
     if spec is None or spec.queue is None or spec.queue.hold is None:
-        return None
+        return []
     return say(flow, state.language, spec.queue.hold)
 
 

@@ -79,10 +79,11 @@ def _explain(exc: ValidationError, source: Source) -> list[Problem]:
     problems = []
     errors = exc.errors(include_url=False)
     typos = _typos(errors, source)
-    for err in errors:
-        path, value = _data_path(source.data, err["loc"], err["type"])
-        if err["type"] == "string_type" and isinstance(value, dict):
-            continue  # the `str | Model` union: the model member's errors say what is wrong
+    located = [(err, *_data_path(source.data, err["loc"], err["type"])) for err in errors]
+    for err, path, value in located:
+        others = (p for e, p, _ in located if e is not err and p[: len(path)] == path)
+        if err["type"] == "string_type" and isinstance(value, dict | list) and any(others):
+            continue  # a `str | …` union: the other member's errors say what is wrong
         dotted = ".".join(str(p) for p in path)
         if err["type"] == "extra_forbidden":
             key = str(path[-1])

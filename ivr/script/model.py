@@ -60,6 +60,30 @@ LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 PROMPT_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN, examples=["zh-CN"])]
 
+
+def _one_language(part: dict[str, str]) -> dict[str, str]:
+    if len(part) != 1:
+        raise ValueError(
+            "a part in another language is one entry, like {en-US: For English, press 9.}"
+        )
+    return part
+
+
+# A prompt's text in one language: plain text, or parts said one after the other, each in the
+# prompt's language (a string) or in the one it names (a mapping), by that language's voice.
+PromptPart = str | Annotated[dict[Language, str], AfterValidator(_one_language)]
+PromptText = str | Annotated[list[PromptPart], Field(min_length=1)]
+
+
+def prompt_parts(text: PromptText, language: str) -> list[tuple[str, str]]:
+    """`text`, written for `language`, as (language, text) parts in the order they are said."""
+    if isinstance(text, str):
+        return [(language, text)]
+    return [
+        (language, part) if isinstance(part, str) else next(iter(part.items())) for part in text
+    ]
+
+
 CALLBACK_REASONS = ("one_way_audio", "follow_up", "complaint_reply", "proactive", "queue_overflow")
 
 
@@ -269,8 +293,12 @@ class Flow(_Strict):
         "on Asterisk).",
     )
     ring_period: Duration = Field(5.0, description="One ring: 5s, or the Chinese 1s on / 4s off.")
-    prompts: dict[Annotated[str, Field(pattern=PROMPT_NAME_PATTERN)], dict[str, str]] = Field(
-        description="Name (letters, digits, _ and -) → language → text."
+    prompts: dict[Annotated[str, Field(pattern=PROMPT_NAME_PATTERN)], dict[str, PromptText]] = (
+        Field(
+            description="Name (letters, digits, _ and -) → language → text. A text may be a list "
+            "of parts said one after the other; a part written `{en-US: For English, press 9.}` "
+            "is said in that language, by its voice."
+        )
     )
     extensions: dict[str, str | ExtensionTarget] = Field(default_factory=dict)
     start: StepName

@@ -12,6 +12,7 @@ import pytest
 from handlers.asterisk.call import TRANSPORT
 from handlers.asterisk.server import AgiServer
 from ivr.prompts.naming import sound_path
+from ivr.script.model import prompt_parts
 from ivr.store import EventRecord
 from tests.asterisk.agi_parties import Desk
 from tests.asterisk.agi_peer import AgiPeer, Channel, Transcript
@@ -40,15 +41,22 @@ class Pbx:
         events = await self.running.hotline.calls.store.events(record.id)
         return {"disposition": record.disposition, "ended_at": record.ended_at}, events
 
-    def sound(self, language: str, prompt: str) -> str:
-        """The path the server streams for a prompt of the shipped flow."""
+    def sounds(self, language: str, prompt: str) -> list[str]:
+        """The paths the server streams for a prompt of the shipped flow: one per part, each
+        in its part's language and voice."""
         loaded = self.running.hotline.flows.by_name("hotline")
         assert loaded is not None
         flow = loaded.flow
-        voice = flow.voices.get(language)
-        text = flow.prompts[prompt][language]
         root = str(self.running.hotline.settings.sounds_root)
-        return str(sound_path(root, language, "hotline", prompt, text, voice))
+        return [
+            str(sound_path(root, lang, "hotline", prompt, text, flow.voices.get(lang)))
+            for lang, text in prompt_parts(flow.prompts[prompt][language], language)
+        ]
+
+    def sound(self, language: str, prompt: str) -> str:
+        """The path of a prompt said in one part."""
+        (path,) = self.sounds(language, prompt)
+        return path
 
 
 @pytest.fixture

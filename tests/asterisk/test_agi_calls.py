@@ -25,12 +25,13 @@ async def test_silent_caller_same_record_as_twilio(pbx: Pbx) -> None:
     transcript, channel = await pbx.call(["silence", "silence"])
 
     assert transcript.played == [
-        pbx.sound(ZH, "welcome"),
+        *pbx.sounds(ZH, "welcome"),
         pbx.sound(ZH, "please_speak"),
         pbx.sound(ZH, "cannot_hear"),
     ]
-    assert transcript.verbs() == ["GET DATA", "GET DATA", "STREAM FILE", "HANGUP"]
-    assert transcript.commands[0].endswith(" 3000 4")  # the flow's 3 s, an extension's 4 keys
+    # the welcome's Chinese part, then its English one (GET DATA: the keys follow)
+    assert transcript.verbs() == ["STREAM FILE", "GET DATA", "GET DATA", "STREAM FILE", "HANGUP"]
+    assert transcript.commands[1].endswith(" 3000 4")  # the flow's 3 s, an extension's 4 keys
     assert transcript.closed_by_server and not transcript.hung_up
     record, events = await pbx.record(channel)
     assert record["disposition"] == "silent_caller" and record["ended_at"] is not None
@@ -43,7 +44,7 @@ async def test_press_0_same_record_as_twilio(pbx: Pbx) -> None:
     transcript, channel = await pbx.call(["0"])
 
     assert transcript.played[:3] == [
-        pbx.sound(ZH, "welcome"),
+        pbx.sounds(ZH, "welcome")[0],  # 0 pressed in it: the English part is not played
         pbx.sound(ZH, "connecting"),
         pbx.sound(ZH, "hold"),
     ]
@@ -96,7 +97,8 @@ async def test_hanging_up_during_the_welcome(pbx: Pbx) -> None:
     transcript, channel = await pbx.call(["hangup"])
 
     assert transcript.hung_up and transcript.closed_by_server
-    assert transcript.replies[:2] == ["200 result=-1", "HANGUP"]
+    # gone in the welcome's first part (STREAM FILE tells with endpos)
+    assert transcript.replies[:2] == ["200 result=-1 endpos=4000", "HANGUP"]
     record, events = await pbx.record(channel)
     assert record["disposition"] == "hung_up_in_menu" and record["ended_at"] is not None
     assert kinds(events)[-2:] == ["caller_hung_up", "ended"]

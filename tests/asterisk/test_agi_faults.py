@@ -33,7 +33,7 @@ async def line(reader: asyncio.StreamReader) -> bytes:
 async def test_a_malformed_line_ends_that_call_only(pbx: Pbx) -> None:
     bad = Channel()
     async with raw_session(pbx, bad) as reader:
-        assert (await line(reader)).startswith(b"GET DATA ")  # the call is on, mid-welcome
+        assert (await line(reader)).startswith(b"STREAM FILE ")  # the call is on, mid-welcome
         # Another call runs from start to end while this one is open.
         _, good = await pbx.call(["silence", "silence"])
         record, _ = await pbx.record(good)
@@ -78,12 +78,12 @@ async def test_headers_without_a_uniqueid_are_refused(pbx: Pbx) -> None:
 
 
 async def test_a_missing_sound_file_is_skipped_and_the_call_goes_on(pbx: Pbx) -> None:
-    peer = pbx.peer(missing=[pbx.sound(ZH, "welcome")])
+    peer = pbx.peer(missing=[pbx.sounds(ZH, "welcome")[-1]])
     transcript, channel = await asyncio.wait_for(
         peer.call(["silence", "silence"], channel=Channel()), CALL_LIMIT
     )
 
-    assert transcript.verbs()[:3] == ["GET DATA", "CHANNEL STATUS", "WAIT FOR DIGIT"]
+    assert transcript.verbs()[:4] == ["STREAM FILE", "GET DATA", "CHANNEL STATUS", "WAIT FOR DIGIT"]
     assert not transcript.hung_up
     record, _ = await pbx.record(channel)
     assert record["disposition"] == "silent_caller"  # not taken for a hang-up
@@ -97,14 +97,14 @@ async def test_many_concurrent_calls_each_get_their_own_record(pbx: Pbx) -> None
     assert dispositions == ["silent_caller", "hung_up_in_menu", "silent_caller"] * 7
     assert all(t.closed_by_server for t, _ in results)
     english = results[2][0].played
-    assert english[1] == pbx.sound("en-US", "welcome")
+    assert english[1] == pbx.sound("en-US", "welcome")  # 9 pressed in the Chinese part
     assert pbx.server.sessions == 0
 
 
 async def test_a_channel_beyond_the_session_limit_is_refused(pbx: Pbx) -> None:
     pbx.server.max_sessions = 1  # IVR_AGI_MAX_SESSIONS
     async with raw_session(pbx, Channel()) as held:
-        assert (await line(held)).startswith(b"GET DATA ")  # one call is on
+        assert (await line(held)).startswith(b"STREAM FILE ")  # one call is on
         reader, writer = await asyncio.open_connection("127.0.0.1", pbx.server.port)
         writer.write(headers(Channel(), pbx.server.port, "hotline"))
         try:

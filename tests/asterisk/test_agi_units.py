@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import PurePosixPath
 
 import pytest
@@ -59,7 +60,7 @@ def test_a_stored_reply_gives_back_the_same_actions() -> None:
     actions: list[act.Action] = [
         act.Say("welcome", "您好", "zh-CN"),
         act.Collect(4, 3.0),
-        act.RouteToQueue("general", True, hold),
+        act.RouteToQueue("general", True, (hold, act.Say("hold", "Hold on", "en-US", part=1))),
         act.RingAgent(7, "a1", "PJSIP/a1", 15.0),
         act.Hold(5.0),
         act.DialExtension("2001", "sip:2001@pbx", 15.0),
@@ -73,6 +74,20 @@ def test_a_stored_reply_gives_back_the_same_actions() -> None:
     for bad in ('{"kind": "Say"}', '[{"kind": "System", "cmd": "rm"}]', "[1]"):
         with pytest.raises((ValueError, TypeError)):
             reply.decode(bad)
+
+
+def test_a_reply_stored_before_prompts_had_parts_still_decodes() -> None:
+    """A live call's step, stored by the previous version (the hold prompt one Say, or none)."""
+    say = {"kind": "Say", "prompt": "hold", "text": "请稍候", "language": "zh-CN", "voice": None}
+    old = json.dumps(
+        [
+            {"kind": "RouteToQueue", "queue": "general", "owner_first": True, "hold": say},
+            {"kind": "RouteToQueue", "queue": "general", "owner_first": True, "hold": None},
+        ]
+    )
+    with_hold, without = reply.decode(old)
+    assert with_hold == act.RouteToQueue("general", True, (act.Say("hold", "请稍候", "zh-CN"),))
+    assert without == act.RouteToQueue("general", True, ())
 
 
 def test_dial_strings() -> None:

@@ -21,7 +21,7 @@ from handlers.serve import _callbacks
 from handlers.twilio.rest import TwilioRest
 from ivr.callbacks.model import Callback
 from ivr.callbacks.worker import CallbackWorker
-from ivr.prompts.catalog import playback_path
+from ivr.prompts.catalog import playback_paths
 from ivr.store import callbacks as jobs
 from ivr.store import routing as db
 from ivr.store.agents import AgentStore
@@ -96,7 +96,8 @@ class Rig:
         loaded = self.running.hotline.flows.by_name("callback")
         assert loaded is not None
         root = self.running.hotline.settings.sounds_root
-        return str(playback_path(loaded.flow, reason, language, root))
+        (path,) = playback_paths(loaded.flow, reason, language, root)
+        return str(path)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ async def test_serve_runs_the_fastagi_server(tmp_path: Path) -> None:
         transcript, _ = await asyncio.wait_for(AgiPeer(port).call(["hangup"]), 30)
     finally:
         assert server.stop() == 0
-    assert transcript.verbs()[0] == "GET DATA" and transcript.closed_by_server
+    assert transcript.verbs()[0] == "STREAM FILE" and transcript.closed_by_server
     log = server.log.read_text("utf-8")
     assert f'"fastagi": "agi://127.0.0.1:{port}/FLOW"' in log
     assert '"disposition": "hung_up_in_menu"' in log

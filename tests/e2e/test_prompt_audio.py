@@ -32,9 +32,14 @@ async def test_a_playing_flow_plays_the_built_files(running: Running) -> None:
     transcript, caller = await running.call(["silence", "silence"])
 
     assert caller.heard == []
-    base = f"{running.url}/prompts/zh-CN/hotline/hotline/"
+    base = f"{running.url}/prompts/"
     prompts = [url.removeprefix(base).rsplit("-", 1)[0] for url in caller.played]
-    assert prompts == ["welcome", "please_speak", "cannot_hear"]
+    assert prompts == [
+        "zh-CN/hotline/hotline/welcome",
+        "en-US/hotline/hotline/welcome",  # "For English, press 9.", in the English voice
+        "zh-CN/hotline/hotline/please_speak",
+        "zh-CN/hotline/hotline/cannot_hear",
+    ]
     files = {s.file(root).name: s.file(root) for s in prompt_sounds(loaded.flow)}
     for url in caller.played:
         async with running.http.get(url) as response:

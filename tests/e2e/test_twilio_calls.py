@@ -29,9 +29,10 @@ def prompts(events) -> list[str]:  # type: ignore[no-untyped-def]
 async def test_silent_caller_hears_reprompt_then_apology(running: Running) -> None:
     transcript, caller = await running.call(["silence", "silence"])
 
-    heard = said(caller)
-    assert heard[0].startswith(WELCOME_ZH)
-    assert heard[1:] == [PLEASE_SPEAK, CANNOT_HEAR]
+    heard = caller.heard
+    assert heard[0] == (WELCOME_ZH, "zh-CN")
+    assert heard[1] == ("For English, press 9.", "en-US")  # the welcome's English part
+    assert said(caller)[2:] == [PLEASE_SPEAK, CANNOT_HEAR]
     assert transcript.kinds()[-1] == "hangup"
     assert all(status < 400 for _, status in transcript.responses)
     record, events = await running.record(transcript.call_sid)
@@ -58,9 +59,9 @@ async def test_press_0_reaches_the_agent_queue(running: Running) -> None:
     promises a callback."""
     transcript, caller = await running.call(["0"], far_end=NobodyAnswers())
 
-    heard = said(caller)
-    assert heard[1] == "正在为您转接人工服务，请稍候。"
-    assert heard[2] == "坐席正忙，请您稍候，我们将尽快为您服务。"
+    heard = said(caller)[2:]  # after the welcome's two parts
+    assert heard[0] == "正在为您转接人工服务，请稍候。"
+    assert heard[1] == "坐席正忙，请您稍候，我们将尽快为您服务。"
     assert heard[-1] == "对不起，坐席繁忙。我们已记下您的号码，将尽快给您回电。"
     record, events = await running.record(transcript.call_sid)
     queued = [e for e in events if e.kind == "queued"]
@@ -122,7 +123,7 @@ async def test_unknown_extension_and_invalid_key(running: Running) -> None:
 async def test_press_9_switches_the_call_to_english(running: Running) -> None:
     _transcript, caller = await running.call(["9", "silence", "silence"])
 
-    assert caller.heard[1] == (
+    assert caller.heard[2] == (  # after the Chinese welcome's two parts
         "Hello, welcome to the XXXX service center. Please help us by rating our service. "
         "Dial an extension, or press 0 for an agent.",
         "en-US",

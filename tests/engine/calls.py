@@ -50,7 +50,8 @@ class Call:
 
 
 def prompts(actions: list[act.Action]) -> list[str]:
-    return [a.prompt for a in actions if isinstance(a, act.Say)]
+    """The prompts said, each once (a prompt in parts is several Says)."""
+    return [a.prompt for a in actions if isinstance(a, act.Say) and a.part == 0]
 
 
 def texts(actions: list[act.Action]) -> list[str]:

@@ -70,10 +70,13 @@ def connected(call: Call, agent: str = "a1") -> Call:
 
 
 def test_the_call_opens_with_the_welcome_in_chinese(call: Call) -> None:
-    welcome, collect = call.actions
-    assert isinstance(welcome, Say)
+    welcome, english, collect = call.actions
+    assert isinstance(welcome, Say) and isinstance(english, Say)
     assert (welcome.prompt, welcome.language, welcome.voice) == ("welcome", "zh-CN", "Polly.Zhiyu")
-    assert welcome.text.startswith(WELCOME_ZH)
+    assert welcome.text == WELCOME_ZH  # the manual's words, and only them
+    # The way to English, in English, by the English voice: a second part of the welcome.
+    assert (english.prompt, english.part, english.text) == ("welcome", 1, "For English, press 9.")
+    assert (english.language, english.voice) == ("en-US", "Polly.Joanna")
     assert collect == MENU_COLLECT
     assert (call.state.step, call.state.waiting) == ("welcome", "input")
 
@@ -100,7 +103,7 @@ def test_zero_routes_to_the_general_queue(call: Call) -> None:
     route = actions[-1]
     assert isinstance(route, RouteToQueue)
     assert (route.queue, route.owner_first) == ("general", True)
-    assert route.hold is not None and route.hold.prompt == "hold"
+    assert [say.prompt for say in route.hold] == ["hold"]
     assert (call.state.step, call.state.waiting, call.state.disposition) == (
         "agents",
         "queue",

@@ -63,8 +63,8 @@ def check_actions(actions: list[act.Action]) -> None:
             assert 1.0 <= action.timeout <= 10.0, action
         if isinstance(action, act.Say):
             assert action.language in LANGUAGES, action
-        if isinstance(action, act.RouteToQueue) and action.hold is not None:
-            assert action.hold.language in LANGUAGES, action
+        if isinstance(action, act.RouteToQueue):
+            assert all(say.language in LANGUAGES for say in action.hold), action
 
 
 def step(state: CallState, event: ev.Event) -> tuple[CallState, list[act.Action]]:

@@ -51,3 +51,22 @@ def test_a_recording_of_an_older_script_is_not_used(
     script.write_text(f"  {closing(built).text}\n", encoding="utf-8")  # the current text
     assert [s.prompt for s in build(built.flows, sounds, engine).rendered] == ["closing"]
     assert abs(read_wav(closing(built).file(sounds)).seconds - 1.5) < 0.01
+
+
+def test_a_part_of_a_prompt_has_its_own_recording(
+    built: Built, sounds: Path, tmp_path: Path
+) -> None:
+    """The Chinese welcome's second part, "For English, press 9.": `welcome.2.wav` beside the
+    Chinese recordings — not the English welcome's `en-US/hotline/welcome.wav`."""
+    studio = tmp_path / "studio"
+    write_tone(studio / "zh-CN" / "hotline" / "welcome.2.wav", 440, 1.5, 8000, 1, 2)
+    report = build(built.flows, sounds, RecordingsFolder(studio, EspeakNg()))
+
+    [part] = report.rendered
+    assert (part.prompt, part.part, part.language, part.written_in) == (
+        "welcome",
+        1,
+        "en-US",
+        "zh-CN",
+    )
+    assert abs(read_wav(part.file(sounds)).seconds - 1.5) < 0.01

@@ -29,12 +29,13 @@ def first_reply(flow: Flow) -> ET.Element:
 
 def test_a_playing_flow_renders_play_of_the_absolute_url() -> None:
     flow = hotline("twilio_prompts: play\n")
-    welcome = engine.say(flow, "zh-CN", "welcome")
+    chinese, english = engine.say(flow, "zh-CN", "welcome")  # "For English, press 9." last
     reply = first_reply(flow)
     gather = reply.find("Gather")
     assert gather is not None
     assert [(el.tag, el.text) for el in gather] == [
-        ("Play", f"{BASE}/prompts/zh-CN/{welcome.sound}.wav")
+        ("Play", f"{BASE}/prompts/zh-CN/{chinese.sound}.wav"),
+        ("Play", f"{BASE}/prompts/en-US/{english.sound}.wav"),
     ]
     assert reply.find(".//Say") is None
 
@@ -42,7 +43,11 @@ def test_a_playing_flow_renders_play_of_the_absolute_url() -> None:
 def test_a_speaking_flow_keeps_say() -> None:
     reply = first_reply(hotline())
     said = reply.findall(".//Say")
-    assert len(said) == 1 and said[0].get("voice") == "Polly.Zhiyu"
+    assert [(s.get("language"), s.get("voice")) for s in said] == [
+        ("zh-CN", "Polly.Zhiyu"),
+        ("en-US", "Polly.Joanna"),  # the welcome's English part, by the English voice
+    ]
+    assert said[1].text == "For English, press 9."
     assert reply.find(".//Play") is None
 
 
