@@ -153,7 +153,8 @@ def _check_languages(flow: Flow, source: Source) -> list[Problem]:
         problems.append(source.problem(("language",), f"'{flow.language}' is not in languages"))
     for prompt, texts in flow.prompts.items():
         for lang in declared:
-            if isinstance(texts.get(lang, ""), str) and not texts.get(lang, "").strip():
+            written = texts.get(lang, "")  # a list of parts is checked part by part, below
+            if isinstance(written, str) and not written.strip():
                 problems.append(
                     source.problem(
                         ("prompts", prompt), f"prompt '{prompt}' has no {lang} text", key=True
@@ -164,7 +165,8 @@ def _check_languages(flow: Flow, source: Source) -> list[Problem]:
                 path = ("prompts", prompt, lang)
                 problems.append(source.problem(path, f"language '{lang}' {undeclared}", key=True))
             if isinstance(text, list):
-                problems += _check_parts(source, ("prompts", prompt, lang), text, declared)
+                path = ("prompts", prompt, lang)
+                problems += _check_parts(source, path, text, declared, undeclared)
     for name, step in flow.steps.items():
         for key, choice in (step.menu.choices if step.menu else {}).items():
             if isinstance(choice, Choice) and choice.language and choice.language not in declared:
@@ -174,7 +176,7 @@ def _check_languages(flow: Flow, source: Source) -> list[Problem]:
 
 
 def _check_parts(
-    source: Source, path: Path, parts: list[PromptPart], declared: list[str]
+    source: Source, path: Path, parts: list[PromptPart], declared: list[str], undeclared: str
 ) -> list[Problem]:
     """A prompt written in parts: each has text, in a declared language."""
     problems = []
@@ -183,8 +185,9 @@ def _check_parts(
             message = f"part {n + 1} of prompt '{path[1]}' in {path[2]} has no text"
             problems.append(source.problem((*path, n), message))
         elif lang not in declared:
-            message = f"language '{lang}' is not declared in languages ({', '.join(declared)})"
-            problems.append(source.problem((*path, n, lang), message, key=True))
+            problems.append(
+                source.problem((*path, n, lang), f"language '{lang}' {undeclared}", key=True)
+            )
     return problems
 
 
