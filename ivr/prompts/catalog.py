@@ -23,7 +23,7 @@ class PromptSound:
     text: str
     voice: str | None
     name: str  # naming.sound_name: relative to the language folder, without extension
-    written_in: str = ""  # the language of the prompt's text it is part of
+    written_in: str  # the language of the prompt's text it is part of
     part: int = 0
     parts: int = 1
 

@@ -26,7 +26,7 @@ class RecordingsFolder:
     def recording(self, sound: PromptSound) -> Path | None:
         """The recording that covers `sound`, if there is a current one."""
         name = f"{sound.prompt}.{sound.part + 1}" if sound.parts > 1 else sound.prompt
-        wav = self.folder / (sound.written_in or sound.language) / sound.flow / f"{name}.wav"
+        wav = self.folder / sound.written_in / sound.flow / f"{name}.wav"
         if not wav.is_file():
             return None
         script = wav.with_suffix(".txt")

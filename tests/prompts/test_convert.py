@@ -15,7 +15,7 @@ from ivr.prompts.tts import EspeakNg
 from tests.prompts.audio import read_wav, write_tone
 from tests.prompts.conftest import needs_tools
 
-SPEECH = PromptSound("t", "p", "zh-CN", "对不起，您的输入有误。", None, "hotline/t/p-0")
+SPEECH = PromptSound("t", "p", "zh-CN", "对不起，您的输入有误。", None, "hotline/t/p-0", "zh-CN")
 
 
 @needs_tools
