@@ -8,7 +8,7 @@ the step the call is at, whichever instance wrote it.
 from __future__ import annotations
 
 import json
-from dataclasses import fields, is_dataclass
+from dataclasses import fields
 from typing import Any
 
 from ivr.script import actions as act
@@ -46,30 +46,16 @@ def decode(text: str | None) -> list[act.Action]:
 
 
 def _encode(action: Any) -> dict[str, Any]:
-    encoded: dict[str, Any] = {"kind": type(action).__name__}
-    for f in fields(action):
-        value = getattr(action, f.name)
-        if is_dataclass(value):
-            value = _encode(value)
-        elif isinstance(value, tuple):
-            value = [_encode(v) if is_dataclass(v) else v for v in value]
-        encoded[f.name] = value
-    return encoded
+    return {
+        "kind": type(action).__name__,
+        **{f.name: getattr(action, f.name) for f in fields(action)},
+    }
 
 
 def _decode(item: Any) -> Any:
     if not isinstance(item, dict) or item.get("kind") not in _KINDS:
         raise ValueError(f"not an action: {item!r:.80}")
-    values = {k: _value(v) for k, v in item.items() if k != "kind"}
-    if item["kind"] == "RouteToQueue":  # stored before prompts had parts: one Say, or none
-        hold = values.get("hold")
-        values["hold"] = () if hold is None else (hold,) if isinstance(hold, act.Say) else hold
+    values = {k: v for k, v in item.items() if k != "kind"}
+    if item["kind"] == "RouteToQueue":  # earlier versions stored the hold prompt here too
+        values.pop("hold", None)  # the wait step asks the flow for it (engine.hold_prompt)
     return _KINDS[item["kind"]](**values)
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _decode(value)
-    if isinstance(value, list):
-        return tuple(_value(v) for v in value)
-    return value

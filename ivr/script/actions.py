@@ -34,7 +34,6 @@ class Collect:
 class RouteToQueue:
     queue: str
     owner_first: bool = True
-    hold: tuple[Say, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,11 +56,11 @@ def test_the_flow_is_the_path_of_the_agi_url(headers: dict[str, str], flow: str 
 
 
 def test_a_stored_reply_gives_back_the_same_actions() -> None:
-    hold = act.Say("hold", "请稍候", "zh-CN", "Polly.Zhiyu", "hotline/hotline/hold-abc")
     actions: list[act.Action] = [
-        act.Say("welcome", "您好", "zh-CN"),
+        act.Say("welcome", "您好", "zh-CN", "Polly.Zhiyu", "hotline/hotline/welcome-abc"),
+        act.Say("welcome", "For English, press 9.", "en-US", part=1),
         act.Collect(4, 3.0),
-        act.RouteToQueue("general", True, (hold, act.Say("hold", "Hold on", "en-US", part=1))),
+        act.RouteToQueue("general", True),
         act.RingAgent(7, "a1", "PJSIP/a1", 15.0),
         act.Hold(5.0),
         act.DialExtension("2001", "sip:2001@pbx", 15.0),
@@ -76,18 +76,18 @@ def test_a_stored_reply_gives_back_the_same_actions() -> None:
             reply.decode(bad)
 
 
-def test_a_reply_stored_before_prompts_had_parts_still_decodes() -> None:
-    """A live call's step, stored by the previous version (the hold prompt one Say, or none)."""
+def test_a_reply_stored_by_an_earlier_version_still_decodes() -> None:
+    """A live call's step as earlier versions stored it: the queue action carried the hold
+    prompt (one Say, a list of them, or none), which the wait step now asks the flow for."""
     say = {"kind": "Say", "prompt": "hold", "text": "请稍候", "language": "zh-CN", "voice": None}
     old = json.dumps(
         [
             {"kind": "RouteToQueue", "queue": "general", "owner_first": True, "hold": say},
+            {"kind": "RouteToQueue", "queue": "general", "owner_first": True, "hold": [say]},
             {"kind": "RouteToQueue", "queue": "general", "owner_first": True, "hold": None},
         ]
     )
-    with_hold, without = reply.decode(old)
-    assert with_hold == act.RouteToQueue("general", True, (act.Say("hold", "请稍候", "zh-CN"),))
-    assert without == act.RouteToQueue("general", True, ())
+    assert reply.decode(old) == [act.RouteToQueue("general", True)] * 3
 
 
 def test_dial_strings() -> None:

@@ -103,7 +103,7 @@ def test_zero_routes_to_the_general_queue(call: Call) -> None:
     route = actions[-1]
     assert isinstance(route, RouteToQueue)
     assert (route.queue, route.owner_first) == ("general", True)
-    assert [say.prompt for say in route.hold] == ["hold"]
+    assert [say.prompt for say in engine.hold_prompt(call.flow, call.state)] == ["hold"]
     assert (call.state.step, call.state.waiting, call.state.disposition) == (
         "agents",
         "queue",

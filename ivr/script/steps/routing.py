@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr.script import actions as act
 from ivr.script import events as ev
-from ivr.script.engine import Turn, say, step
+from ivr.script.engine import Turn, step
 from ivr.script.model import Extension, Queue
 
 
@@ -12,8 +12,7 @@ from ivr.script.model import Extension, Queue
 class QueueStep:
     def enter(self, turn: Turn, queue: Queue) -> None:
         turn.say(queue.prompt)
-        hold = tuple(say(turn.flow, turn.state.language, queue.hold)) if queue.hold else ()
-        turn.emit(act.RouteToQueue(queue.name, queue.owner_first, hold))  # type: ignore[arg-type]
+        turn.emit(act.RouteToQueue(queue.name, queue.owner_first))
         turn.state.waiting = "queue"
         turn.state.disposition = "queued"
 
