@@ -78,6 +78,34 @@ def test_an_edited_prompt_has_stale_audio(
     ]
 
 
+def test_a_part_beside_another_languages_current_file_is_missing_or_stale(
+    sounds: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The Chinese welcome's English part lives in the English folder, beside the English
+    welcome's own file. That file is current: it makes the part neither stale nor found."""
+    from ivr.prompts.catalog import prompt_part_sounds
+    from ivr.script.loader import load_file
+
+    english = "en-US: For English, press 9."
+    edited = flow_copy(tmp_path, english, "en-US: For English, press nine.")
+    _, lines = check(capsys, edited, sounds)
+    line, col = position(edited.read_text(encoding="utf-8"), "en-US: For English, press nine.")
+    assert lines == [
+        f"{edited}:{line}:{col}: warning: the audio of part 2 of prompt 'welcome' in zh-CN is "
+        "stale (its text or voice changed): run `ivr prompts build`"
+    ]
+
+    path = flow_copy(tmp_path)
+    prompt_part_sounds(load_file(path).flow, "welcome", "zh-CN")[1].file(sounds).unlink()
+    code, lines = check(capsys, path, sounds)
+    line, col = position(path.read_text(encoding="utf-8"), english)
+    assert code == 0
+    assert lines == [
+        f"{path}:{line}:{col}: warning: no audio for part 2 of prompt 'welcome' in zh-CN in "
+        f"{sounds} (Asterisk plays it): run `ivr prompts build`"
+    ]
+
+
 def test_a_twilio_only_flow_needs_no_audio(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
