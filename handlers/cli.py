@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -131,7 +132,7 @@ def _flows_check(args: argparse.Namespace) -> int:
 
 def _call(args: argparse.Namespace) -> int:
     from handlers.settings import Settings
-    from handlers.twilio.peer import AnswersAfter, NobodyAnswers, TwilioPeer
+    from handlers.twilio.peer import AnswersAfter, CallTranscript, NobodyAnswers, TwilioPeer
     from handlers.twilio.terminal import TerminalCaller
 
     logs.configure(json=False, level="WARNING")
@@ -142,7 +143,24 @@ def _call(args: argparse.Namespace) -> int:
         else AnswersAfter(args.agent_answers_after, realtime=True)
     )
     peer = TwilioPeer(args.url, settings.twilio_auth_token, far_end=far_end)
-    transcript = asyncio.run(peer.call(to=args.to, from_=args.from_, caller=TerminalCaller()))
+    caller = TerminalCaller()
+
+    async def call() -> CallTranscript:
+        loop = asyncio.get_running_loop()
+
+        def ctrl_c() -> None:  # hang up, and tell the hotline; a second Ctrl-C stops at once
+            loop.remove_signal_handler(signal.SIGINT)
+            caller.hang_up()
+
+        loop.add_signal_handler(signal.SIGINT, ctrl_c)
+        caller.start_reading()
+        return await peer.call(to=args.to, from_=args.from_, caller=caller)
+
+    try:
+        transcript = asyncio.run(call())
+    except KeyboardInterrupt:
+        print("— interrupted: the hotline was not told of the hang-up", file=sys.stderr)
+        return 130
     print(f"— call ended ({transcript.status}), CallSid {transcript.call_sid}")
     failed = [(url, status) for url, status in transcript.responses if status >= 400]
     for url, status in failed:

@@ -326,17 +326,48 @@ async def _run_call(ctx: CallContext, fetch: Fetch, orders: asyncio.Queue[Fetch 
 
     A REST redirect (`TwilioPeer.redirect`) stops whatever the call is doing — a <Dial> in
     progress included, without requesting its action — and fetches the new URL, as Twilio does;
-    a REST hang-up (`TwilioPeer.hangup`) stops it and ends the call.
+    a REST hang-up (`TwilioPeer.hangup`) stops it and ends the call. So does a caller who hangs
+    up between <Gather>s (HangsUpAnyTime: `ivr call`'s Ctrl-C), with no request but the final
+    status callback (unlike Twilio, a <Dial> cut short this way does not request its action).
     """
+    gone = _caller_gone(ctx.caller)
+    try:
+        return await _run_documents(ctx, fetch, orders, gone)
+    finally:
+        if gone is not None:
+            gone.cancel()
+
+
+def _caller_gone(caller: Caller) -> asyncio.Future[None] | None:
+    """Done when a caller who can hang up between <Gather>s does (HangsUpAnyTime)."""
+    gone = getattr(caller, "gone", None)
+    return asyncio.ensure_future(gone()) if gone is not None else None
+
+
+async def _run_documents(
+    ctx: CallContext,
+    fetch: Fetch,
+    orders: asyncio.Queue[Fetch | None],
+    gone: asyncio.Future[None] | None,
+) -> str:
     while True:
+        if gone is not None and gone.done():  # between two documents: nothing more is fetched
+            return ctx.caller_gone("call").status
         document = asyncio.ensure_future(_run_one(ctx, fetch))
         order = asyncio.ensure_future(orders.get())
+        waits = {document, order} if gone is None else {document, order, gone}
         try:
-            done, _ = await asyncio.wait({document, order}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the whole call is cancelled: so are its parts
             document.cancel()
             order.cancel()
             raise
+        if gone in done and document not in done:  # Twilio stops the TwiML, requests nothing
+            order.cancel()
+            document.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await document
+            return ctx.caller_gone("call").status
         if order in done:
             document.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -44,6 +44,14 @@ class Caller(Protocol):
         """Keys pressed for a <Gather>; '' means silence for `timeout` seconds."""
 
 
+class HangsUpAnyTime(Protocol):
+    """A caller who may also hang up between <Gather>s (on hold, during a prompt), as a person
+    at a terminal does with Ctrl-C. The peer watches `gone` when the caller has it."""
+
+    async def gone(self) -> None:
+        """Returns when the caller has hung up."""
+
+
 _MOVE = re.compile(r"^[0-9*#]+$")
 
 

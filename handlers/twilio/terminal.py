@@ -19,13 +19,27 @@ class TerminalCaller:
 
     stdin is read by a background thread, so it works alike for a terminal, a pipe
     (`printf '0\\n' | ivr call`) or a file. Lines typed ahead wait for the next prompt;
-    end of input is the caller hanging up."""
+    end of input is the caller hanging up. At a terminal, 'h' typed while no <Gather> waits
+    (on hold, during a prompt) hangs up at once, as `hang_up` (`ivr call`'s Ctrl-C) does."""
 
     def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
         self._lines: asyncio.Queue[str | None] | None = None
         self._ended = False
+        self._gathering = False  # a keys() call waits for a line
+        self._gone = asyncio.Event()
+
+    def hang_up(self) -> None:
+        """The caller puts the phone down now, whatever the call is doing."""
+        if not self._ended:
+            self._ended = True
+            self._print("\n(hung up)")
+        self._gone.set()
+
+    async def gone(self) -> None:
+        """Returns once the caller has hung up (handlers.twilio.peer_parties.HangsUpAnyTime)."""
+        await self._gone.wait()
 
     async def hear(self, text: str, language: str | None) -> None:
         self._print(f"🔊 [{language}] {text}" if language else f"🔊 {text}")
@@ -44,11 +58,14 @@ class TerminalCaller:
             return HANGUP
         self._out.write(key_prompt(timeout, num_digits))
         self._out.flush()
+        self._gathering = True
         try:
             line = await asyncio.wait_for(self._queue().get(), timeout)
         except TimeoutError:
             self._print("(silence)")
             return ""
+        finally:
+            self._gathering = False
         if line is None:
             self._ended = True
             self._print("(hung up)")
@@ -63,8 +80,22 @@ class TerminalCaller:
     def _queue(self) -> asyncio.Queue[str | None]:
         if self._lines is None:
             self._lines = asyncio.Queue()
-            _start_reader(self._in, self._lines, asyncio.get_running_loop())
+            _start_reader(self._in, self._arrived, asyncio.get_running_loop())
         return self._lines
+
+    def start_reading(self) -> None:
+        """Read stdin from now on, not from the first <Gather>: at a terminal, 'h' can then
+        hang up during the first prompts too."""
+        self._queue()
+
+    def _arrived(self, line: str | None) -> None:
+        """A line from stdin (None: its end), on the event loop."""
+        assert self._lines is not None
+        between_gathers = not self._gathering and _is_tty(self._in)  # a pipe's lines wait
+        if line is not None and between_gathers and read_line(line) is HANGUP:
+            self.hang_up()
+            return
+        self._lines.put_nowait(line)
 
 
 def key_prompt(timeout: float, num_digits: int | None) -> str:
@@ -83,15 +114,15 @@ def read_line(line: str) -> str | HangupType:
 
 
 def _start_reader(
-    stream: TextIO, lines: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoop
+    stream: TextIO, arrived: Callable[[str | None], None], loop: asyncio.AbstractEventLoop
 ) -> None:
     """A daemon thread, not loop.add_reader: add_reader cannot watch a regular file, and a
-    blocking read must not stall the event loop."""
+    blocking read must not stall the event loop. `arrived` runs on the loop."""
     next_line = _line_reader(stream)
 
     def deliver(item: str | None) -> None:
         try:
-            loop.call_soon_threadsafe(lines.put_nowait, item)
+            loop.call_soon_threadsafe(arrived, item)
         except RuntimeError:  # the loop has closed: nobody is listening any more
             pass
 

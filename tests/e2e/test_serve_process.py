@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
 import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -66,3 +69,53 @@ async def test_serve_answers_calls_and_reloads_on_sighup(server: Server) -> None
         await wait_for(version_2, "version 2 to serve")
 
     assert server.stop() == 0
+
+
+async def test_ctrl_c_in_ivr_call_hangs_up_and_tells_the_hotline(server: Server) -> None:
+    """A newcomer's `ivr call`, on hold for an agent, stopped with Ctrl-C: the call ends as the
+    caller hanging up (the hotline records it abandoned), without a traceback."""
+    call = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "handlers.cli",
+        "call",
+        "--url",
+        server.url,
+        "--data-dir",
+        str(server.data_dir),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+        env=os.environ | {"PYTHONIOENCODING": "utf-8"},
+    )
+    assert call.stdin is not None and call.stdout is not None and call.stderr is not None
+    try:
+        call.stdin.write(b"0\n")  # an agent, please; nobody is logged in: the caller holds
+        await call.stdin.drain()
+        heard = b""
+        async with asyncio.timeout(60):
+            while "坐席正忙".encode() not in heard:  # the hold prompt
+                line = await call.stdout.readline()
+                assert line, heard.decode()
+                heard += line
+        call.send_signal(signal.SIGINT)
+        async with asyncio.timeout(60):
+            out, err = await call.communicate()
+    finally:
+        if call.returncode is None:
+            call.kill()
+            await call.wait()
+    assert call.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
+    ended = (heard + out).decode()
+    assert "(hung up)" in ended and "— call ended (completed), CallSid CA" in ended
+    sid = ended.rsplit("CallSid ", 1)[1].split()[0]
+
+    async def abandoned() -> bool:
+        return any(
+            sid in line and "caller_hung_up" in line and '"disposition": "abandoned"' in line
+            for line in server.log.read_text(encoding="utf-8").splitlines()
+        )
+
+    await wait_for(abandoned, "the hotline to record the hang-up")

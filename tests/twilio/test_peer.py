@@ -487,6 +487,63 @@ async def test_terminal_caller_times_out_into_silence() -> None:
             os.close(write_fd)  # first: end of input lets the reader thread finish
 
 
+async def test_a_terminal_caller_hangs_up_on_hold() -> None:
+    """Ctrl-C (TerminalCaller.hang_up) while the hotline has the caller on hold: the TwiML stops,
+    nothing more is fetched, and the final status callback tells the hotline."""
+    read_fd, write_fd = os.pipe()
+    out = io.StringIO()
+    hold = twiml('<Say>Please hold</Say><Pause length="5"/><Redirect>/twilio/voice</Redirect>')
+    async with hotline({"/twilio/voice": hold}) as (app, base_url):
+        with os.fdopen(read_fd) as stdin:
+            caller = TerminalCaller(stdin=stdin, stdout=out)
+
+            class HangsUpOnHold:  # the person: Ctrl-C as soon as they hear the hold prompt
+                hear_audio, keys, gone = caller.hear_audio, caller.keys, caller.gone
+
+                async def hear(self, text: str, language: str | None) -> None:
+                    await caller.hear(text, language)
+                    caller.hang_up()
+
+            peer = TwilioPeer(base_url, AUTH_TOKEN, clock=ManualClock())
+            try:
+                transcript = await asyncio.wait_for(
+                    peer.call(to=HOTLINE, from_=CUSTOMER, caller=HangsUpOnHold()), 30
+                )
+            finally:
+                os.close(write_fd)
+    assert [s.path for s in app.seen] == ["/twilio/voice", "/twilio/status"]
+    assert app.to("/twilio/status")[0].params["CallStatus"] == "completed"
+    assert transcript.status == "completed"
+    assert [step.detail.get("by") for step in transcript.of_kind("hangup")] == ["caller"]
+    assert out.getvalue().endswith("🔊 Please hold\n\n(hung up)\n")
+
+
+async def test_h_at_a_terminal_is_a_key_in_a_gather_and_hangs_up_between_them() -> None:
+    for typed_in_a_gather in (True, False):
+        primary, secondary = os.openpty()  # a terminal, as a person types at it
+        with os.fdopen(secondary, encoding="utf-8") as stdin:
+            caller = TerminalCaller(stdin=stdin, stdout=io.StringIO())
+            caller.start_reading()
+            try:
+                if typed_in_a_gather:
+                    keys = asyncio.ensure_future(
+                        caller.keys(timeout=5, num_digits=1, finish_on_key="#")
+                    )
+                    await asyncio.sleep(0)  # the <Gather> is waiting
+                    os.write(primary, b"h\n")
+                    assert await keys is HANGUP  # the Gather's own hang-up
+                    gone = asyncio.ensure_future(caller.gone())
+                    await asyncio.sleep(0)
+                    assert not gone.done()
+                    gone.cancel()
+                else:
+                    os.write(primary, b"h\n")  # on hold, or during a prompt: at once
+                    await asyncio.wait_for(caller.gone(), 5)
+                    assert await caller.keys(timeout=5, num_digits=1, finish_on_key="#") is HANGUP
+            finally:
+                os.close(primary)
+
+
 def test_terminal_caller_on_a_real_stdin_pipe() -> None:
     script = (
         "import asyncio\n"
