@@ -99,7 +99,9 @@ class TerminalCaller:
 
 
 def key_prompt(timeout: float, num_digits: int | None) -> str:
-    how_many = f"up to {num_digits} keys" if num_digits else "keys"
+    how_many = (
+        "keys" if not num_digits else "a key" if num_digits == 1 else f"up to {num_digits} keys"
+    )
     return (
         f"⌨  press {how_many} then Enter ({timeout:g} s of silence = say nothing, 'h' = hang up): "
     )

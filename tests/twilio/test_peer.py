@@ -30,7 +30,7 @@ from handlers.twilio.peer import (
 )
 from handlers.twilio.peer_twiml import Gather, Say, TwimlError, parse_twiml
 from handlers.twilio.peer_verbs import KeyEntry, read_keys
-from handlers.twilio.terminal import TerminalCaller, read_line
+from handlers.twilio.terminal import TerminalCaller, key_prompt, read_line
 from ivr.clock import ManualClock
 
 AUTH_TOKEN = "test-auth-token"
@@ -475,6 +475,7 @@ async def test_terminal_caller_reads_keys_from_a_pipe() -> None:
     assert got == ["0", "", HANGUP, HANGUP]  # the last: end of input is a hang-up
     assert "🔊 [zh-CN] 您好" in out.getvalue()
     assert "press up to 4 keys then Enter (5 s of silence" in out.getvalue()
+    assert key_prompt(3, 1).startswith("⌨  press a key then Enter (3 s of silence")
 
 
 async def test_terminal_caller_times_out_into_silence() -> None:
