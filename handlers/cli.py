@@ -162,10 +162,15 @@ def _call(args: argparse.Namespace) -> int:
         print("— interrupted: the hotline was not told of the hang-up", file=sys.stderr)
         return 130
     print(f"— call ended ({transcript.status}), CallSid {transcript.call_sid}")
-    failed = [(url, status) for url, status in transcript.responses if status >= 400]
-    for url, status in failed:
-        print(f"  {status} from {url}", file=sys.stderr)
-    return 1 if failed else 0
+    errors = transcript.of_kind("error")  # what made Twilio say "an application error"
+    if transcript.responses and all(status == 0 for _, status in transcript.responses):
+        print(f"  nothing answered at {args.url}: is `ivr serve` running there?", file=sys.stderr)
+    else:
+        for error in errors:
+            where = " ".join(str(error.detail[k]) for k in ("status", "url") if k in error.detail)
+            print(f"  {error.detail.get('reason')} {where}", file=sys.stderr)
+    failed = any(not 200 <= status < 300 for _, status in transcript.responses)
+    return 1 if errors or failed else 0
 
 
 def _db_migrate(args: argparse.Namespace) -> int:

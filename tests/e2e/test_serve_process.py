@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from handlers.twilio.peer import ScriptedCaller, TwilioPeer
 from tests.e2e.conftest import REPO
-from tests.e2e.processes import Server, start_server, wait_for
+from tests.e2e.processes import Server, free_port, start_server, wait_for
 
 
 @pytest.fixture
@@ -119,3 +120,19 @@ async def test_ctrl_c_in_ivr_call_hangs_up_and_tells_the_hotline(server: Server)
         )
 
     await wait_for(abandoned, "the hotline to record the hang-up")
+
+
+def test_ivr_call_with_no_hotline_running_says_so(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    done = subprocess.run(
+        [sys.executable, "-m", "handlers.cli", "call", "--url", url, "--data-dir", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        cwd=REPO,
+        env=os.environ | {"PYTHONIOENCODING": "utf-8"},
+        timeout=60,
+    )
+    assert done.returncode == 1
+    err = done.stderr.decode()
+    assert f"nothing answered at {url}: is `ivr serve` running there?" in err
+    assert "Traceback" not in err and "ClientConnectorError" not in err
