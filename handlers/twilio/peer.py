@@ -362,16 +362,12 @@ async def _run_documents(
             document.cancel()
             order.cancel()
             raise
-        if gone in done and document not in done:  # Twilio stops the TwiML, requests nothing
-            order.cancel()
+        interrupted = document not in done  # by a REST order, or the caller hanging up
+        if interrupted:
             document.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await document
-            return ctx.caller_gone("call").status
         if order in done:
-            document.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await document
             got = order.result()
             if not isinstance(got, Fetch):  # HANG_UP
                 ctx.step("hangup", by="rest")
@@ -381,6 +377,8 @@ async def _run_documents(
             fetch = got
             continue
         order.cancel()
+        if interrupted:  # the caller is gone: Twilio requests nothing more (see the loop's top)
+            continue
         outcome = document.result()
         if isinstance(outcome, End):
             return outcome.status
