@@ -83,11 +83,11 @@ def say(flow: Flow, language: str, prompt: str) -> list[act.Say]:
     texts = flow.prompts[prompt]
     written = next((lang for lang in (language, flow.language) if texts.get(lang)), None)
     written = written or next(iter(texts))
+    prefer_sound = flow.twilio_prompts == "play"
     says = []
     for n, (part_language, text) in enumerate(prompt_parts(texts[written], written)):
         voice = flow.voices.get(part_language)
         sound = sound_name(flow.flow, prompt, text, voice)
-        prefer_sound = flow.twilio_prompts == "play"
         says.append(act.Say(prompt, text, part_language, voice, sound, prefer_sound, part=n))
     return says
 
