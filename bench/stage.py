@@ -96,6 +96,21 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def runqueue_seconds(pids: list[int]) -> float:
+    """Time these processes spent ready to run but waiting for a core (Linux's
+    /proc/PID/schedstat, its second field; those gone count 0, NaN where there is none)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+        except FileNotFoundError:
+            if not Path("/proc/self/schedstat").exists():
+                return float("nan")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def postgres_pids(db: EmbeddedPostgres) -> list[int]:
     """The embedded server's postmaster and its backends (the set changes as they come)."""
     pid = int((db.data_dir / "pg" / "postmaster.pid").read_text().split()[0])

@@ -58,6 +58,9 @@ class Run:
     cpu_ms: tuple[float, float] = (0.0, 0.0)  # per webhook: the server's, PostgreSQL's
     inside: tuple[float, float] = (math.nan, math.nan)  # the server's own count: requests, ≤ 25 ms
     other_cpu: float = 0.0  # the other server's CPU over the run's wall time (it should idle)
+    # per webhook, the time the server's and PostgreSQL's processes were ready to run but
+    # waited for a core (/proc/PID/schedstat): what the shared 2 cores add to the latency
+    runq_ms: tuple[float, float] = (math.nan, math.nan)
 
     @property
     def over_target_outside(self) -> float:
@@ -176,7 +179,8 @@ def report(runs: list[Run], records: dict[str, int], errors: int, load: tuple[fl
         f"\n{'server':<8} {'mode':<9} {'conc':>5} {'calls':>6} {'calls/s':>8} "
         f"{'webhooks/s':>10} {'per call':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} "
         f"{'cpu ms/webhook: server':>22} {'postgres':>8} {'client':>6} {'gen cpu':>7} "
-        f"{'>25 ms: client':>14} {'server':>6} {'other server cpu':>16}"
+        f"{'>25 ms: client':>14} {'server':>6} {'other server cpu':>16} "
+        f"{'runq ms/webhook: server':>23} {'postgres':>8}"
     )
     for r in runs:
         print(
@@ -186,12 +190,14 @@ def report(runs: list[Run], records: dict[str, int], errors: int, load: tuple[fl
             f"{r.percentile(99):>7.1f} {r.failed:>6} {r.cpu_ms[0]:>22.2f} {r.cpu_ms[1]:>8.2f} "
             f"{1000 * r.result['cpu_seconds'] / max(1, r.result['webhooks']):>6.2f} "
             f"{r.generator_cpu:>6.0%}{'*' if r.generator_cpu >= GENERATOR_BOUND else ' '} "
-            f"{r.over_target_outside:>14.2%} {r.over_target_inside:>6.2%} {r.other_cpu:>16.1%}"
+            f"{r.over_target_outside:>14.2%} {r.over_target_inside:>6.2%} {r.other_cpu:>16.1%} "
+            f"{r.runq_ms[0]:>23.2f} {r.runq_ms[1]:>8.2f}"
         )
     print(f"(* the load generator used ≥ {GENERATOR_BOUND:.0%} of a core: it set the pace)")
     print("(>25 ms: share of webhooks over the p99 target, timed by the generator and by the")
     print(" server's own request histogram — the difference is time outside the handler;")
-    print(" other server cpu: the idle one's share of a core during the run)")
+    print(" other server cpu: the idle one's share of a core during the run;")
+    print(" runq: time the server's and PostgreSQL's processes were ready but waited for a core)")
     verdicts = [*ratio_verdicts(runs), p99_verdict(runs), *record_verdicts(runs, records, errors)]
     print(f"\ncall records: {records}")
     print(f"load average before/after: {tuple(round(x, 2) for x in load)}\n")
@@ -300,6 +306,10 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                             db_pids = stage.postgres_pids(db)
                             seen = await webhook_histogram(url) if name == "hotline" else None
                             before = stage.cpu_seconds([pids[name]]), stage.cpu_seconds(db_pids)
+                            waited = (
+                                stage.runqueue_seconds([pids[name]]),
+                                stage.runqueue_seconds(db_pids),
+                            )
                             other = [pid for key, pid in pids.items() if key != name]
                             other_before = stage.cpu_seconds(other)
                             result = await generate(
@@ -317,6 +327,11 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                                 stage.cpu_seconds(stage.postgres_pids(db)) - before[1],
                             )
                             cpu = tuple(1000 * u / max(1, result["webhooks"]) for u in used)
+                            waits = (
+                                stage.runqueue_seconds([pids[name]]) - waited[0],
+                                stage.runqueue_seconds(stage.postgres_pids(db)) - waited[1],
+                            )
+                            runq = tuple(1000 * w / max(1, result["webhooks"]) for w in waits)
                             inside = (math.nan, math.nan)
                             if seen is not None:
                                 now = await webhook_histogram(url)
@@ -324,7 +339,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                             other_cpu = (stage.cpu_seconds(other) - other_before) / max(
                                 1e-9, result["elapsed"]
                             )
-                            run = Run(name, mode, level, result, cpu, inside, other_cpu)  # type: ignore[arg-type]
+                            run = Run(name, mode, level, result, cpu, inside, other_cpu, runq)  # type: ignore[arg-type]
                             runs.append(run)
                             sids += result["sids"] if name == "hotline" else []
         finally:
@@ -358,6 +373,8 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                         "over_25ms_server": r.over_target_inside,
                         "server_cpu_ms_per_webhook": r.cpu_ms[0],
                         "postgres_cpu_ms_per_webhook": r.cpu_ms[1],
+                        "server_runqueue_ms_per_webhook": r.runq_ms[0],
+                        "postgres_runqueue_ms_per_webhook": r.runq_ms[1],
                         "other_server_cpu": r.other_cpu,
                         "by_path_p99_ms": {
                             p: percentile(v, 99) for p, v in r.result["by_path"].items()
