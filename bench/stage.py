@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -109,6 +111,21 @@ def runqueue_seconds(pids: list[int]) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+def machine_speed(seconds: float = 2.0) -> float:
+    """Milliseconds a fixed piece of pure Python takes here (the median of as many tries as fit
+    in `seconds`): the same work every time, so runs on different days can be compared. The
+    machine's speed has moved by half between sessions (bench/README.md, "Webhooks")."""
+    times = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        total = 0
+        for i in range(20_000):
+            total += i * i
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def postgres_pids(db: EmbeddedPostgres) -> list[int]:
