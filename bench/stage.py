@@ -99,15 +99,15 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def runqueue_seconds(pids: list[int]) -> float:
-    """Time these processes spent ready to run but waiting for a core (Linux's
-    /proc/PID/schedstat, its second field; those gone count 0, NaN where there is none)."""
+    """Time these processes' main threads (where the server's event loop and each PostgreSQL
+    backend run) spent ready to run but waiting for a core: Linux's /proc/PID/schedstat, its
+    second field. Those gone count 0; NaN on a system without schedstat."""
+    if not Path("/proc/self/schedstat").exists():
+        return float("nan")
     total = 0.0
     for pid in pids:
         try:
             total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
-        except FileNotFoundError:
-            if not Path("/proc/self/schedstat").exists():
-                return float("nan")
         except (OSError, IndexError, ValueError):
             continue
     return total
@@ -115,8 +115,9 @@ def runqueue_seconds(pids: list[int]) -> float:
 
 def machine_speed(seconds: float = 2.0) -> float:
     """Milliseconds a fixed piece of pure Python takes here (the median of as many tries as fit
-    in `seconds`): the same work every time, so runs on different days can be compared. The
-    machine's speed has moved by half between sessions (bench/README.md, "Webhooks")."""
+    in `seconds`): one process's speed, the same work every time. It tells a slow CPU from a
+    fast one, not how processes sharing the cores fare: on 2026-12-07 the faster reading came
+    with the slower webhooks run (bench/README.md, "Webhooks"); runqueue_seconds shows that."""
     times = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:

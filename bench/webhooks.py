@@ -40,6 +40,7 @@ import aiohttp
 import asyncpg
 
 from bench import stage
+from ivr.store import EmbeddedPostgres
 
 TOKEN = "bench-twilio-auth-token"
 FULL_MOVES = "0,1"  # 0: an agent (queue, ring, answer), 1: satisfied in the survey
@@ -95,6 +96,17 @@ class Run:
     def generator_cpu(self) -> float:
         """The load generator's CPU time over the run's wall time (1.0: one core, all of it)."""
         return self.result["cpu_seconds"] / self.result["elapsed"]
+
+
+def usage(server_pid: int, db: EmbeddedPostgres) -> tuple[float, float, float, float]:
+    """Seconds so far of the server's and PostgreSQL's CPU, then of their waits for a core."""
+    server, postgres = [server_pid], stage.postgres_pids(db)
+    return (
+        stage.cpu_seconds(server),
+        stage.cpu_seconds(postgres),
+        stage.runqueue_seconds(server),
+        stage.runqueue_seconds(postgres),
+    )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -313,13 +325,8 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                         calls = max(100, level * per_slot)
                         for name, (url, moves) in targets.items():
                             print(f"{mode} {name} {level} concurrent, {calls} calls…", flush=True)
-                            db_pids = stage.postgres_pids(db)
                             seen = await webhook_histogram(url) if name == "hotline" else None
-                            before = stage.cpu_seconds([pids[name]]), stage.cpu_seconds(db_pids)
-                            waited = (
-                                stage.runqueue_seconds([pids[name]]),
-                                stage.runqueue_seconds(db_pids),
-                            )
+                            before = usage(pids[name], db)
                             other = [pid for key, pid in pids.items() if key != name]
                             other_before = stage.cpu_seconds(other)
                             result = await generate(
@@ -332,16 +339,12 @@ async def bench(args: argparse.Namespace, workdir: Path) -> bool:
                                 args.max_seconds,
                                 args.generator_loop,
                             )
-                            used = (
-                                stage.cpu_seconds([pids[name]]) - before[0],
-                                stage.cpu_seconds(stage.postgres_pids(db)) - before[1],
-                            )
-                            cpu = tuple(1000 * u / max(1, result["webhooks"]) for u in used)
-                            waits = (
-                                stage.runqueue_seconds([pids[name]]) - waited[0],
-                                stage.runqueue_seconds(stage.postgres_pids(db)) - waited[1],
-                            )
-                            runq = tuple(1000 * w / max(1, result["webhooks"]) for w in waits)
+                            after = usage(pids[name], db)
+                            per_webhook = [
+                                1000 * (a - b) / max(1, result["webhooks"])
+                                for a, b in zip(after, before, strict=True)
+                            ]
+                            cpu, runq = tuple(per_webhook[:2]), tuple(per_webhook[2:])
                             inside = (math.nan, math.nan)
                             if seen is not None:
                                 now = await webhook_histogram(url)
